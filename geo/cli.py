@@ -1,0 +1,174 @@
+"""The `marsad` command line. Each command wires plain pipeline steps together."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gazetteer.model import GazetteerError
+
+
+def _gazetteer(path: str | None):
+    from gazetteer.load import load_gazetteer
+
+    try:
+        return load_gazetteer(Path(path) if path else None)
+    except (OSError, GazetteerError) as exc:
+        raise click.ClickException(f"cannot load gazetteer: {exc}") from None
+
+
+def _warn(msg: str) -> None:
+    click.echo(f"warning: {msg}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="marsad")
+def main() -> None:
+    """Marsad (مرصد): map the Libyan conflict from Arabic news.
+
+    \b
+    marsad parse seeds/*.txt              places found in articles, as JSON lines
+    marsad gazetteer lookup "طرابس"        ranked gazetteer candidates for a name
+    """
+
+
+# -- parse --------------------------------------------------------------------------------------
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
+              show_default=True)
+@click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
+              "the embedded one.")
+@click.option("-q", "--quiet", is_flag=True, help="No warnings about skipped files.")
+def parse(paths, fmt, gaz_path, quiet):
+    """Find and resolve the places named in articles.
+
+    PATHS are files (.txt, .json, .jsonl, .html) or folders. Prints one JSON object per article
+    with its places (offsets into the article text) and events:
+
+    \b
+        marsad parse seeds/001_232d954a2293e5b2.txt
+        marsad parse seeds/ --format table
+
+    Files that cannot be read (empty, binary, not text) are skipped with a warning; the exit
+    code is 1 only when no article at all could be parsed.
+    """
+    from geo.articles import Skipped, read_articles
+    from geo.pipeline import parse_article
+
+    gaz = _gazetteer(gaz_path)
+    parsed = skipped = 0
+    for item in read_articles(list(paths)):
+        if isinstance(item, Skipped):
+            skipped += 1
+            if not quiet:
+                _warn(f"skipped {item.doc}: {item.reason}")
+            continue
+        for w in item.warnings:
+            if not quiet:
+                _warn(f"{item.doc}: {w}")
+        result = parse_article(item, gaz)
+        parsed += 1
+        if fmt == "jsonl":
+            click.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            _print_table(result)
+    if not parsed:
+        raise click.ClickException(f"no article could be parsed ({skipped} skipped)")
+
+
+def _print_table(result: dict) -> None:
+    click.echo(f"== {result['doc']}  ({len(result['places'])} places)")
+    for p in result["places"]:
+        click.echo(f"  {p['start']:>6}-{p['end']:<6} {p['text']:<24} {p['name_en']:<28} "
+                   f"{p['kind']:<13} {p['lat']:>9.4f} {p['lon']:>9.4f} "
+                   f"{p['district'] or '-':<6} {p['score']:.2f}")
+
+
+# -- gazetteer ------------------------------------------------------------------------------------
+@main.group()
+def gazetteer():
+    """Look up places and extend the gazetteer."""
+
+
+@gazetteer.command()
+@click.argument("name")
+@click.option("--limit", default=5, show_default=True)
+@click.option("--min-score", default=80.0, show_default=True, help="0-100 name similarity.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--gazetteer", "gaz_path", metavar="FILE")
+def lookup(name, limit, min_score, fmt, gaz_path):
+    """Ranked candidates for a place NAME in Arabic or Latin script (fuzzy).
+
+    \b
+        marsad gazetteer lookup "طرابس"
+        marsad gazetteer lookup Jufrah --format json
+    """
+    gaz = _gazetteer(gaz_path)
+    cands = gaz.lookup(name, limit=limit, min_score=min_score)
+    if not cands:
+        raise click.ClickException(f"no place matches {name!r}")
+    if fmt == "json":
+        click.echo(json.dumps([{**c.place.to_dict(), "score": round(c.score, 1)} for c in cands],
+                              ensure_ascii=False, indent=1))
+        return
+    for c in cands:
+        p = c.place
+        click.echo(f"{c.score:5.1f}  {p.id:<22} {p.name_ar:<18} {p.name_en:<26} {p.kind:<13} "
+                   f"{p.lat:8.4f} {p.lon:8.4f} {p.district or '-':<6}"
+                   f"{'' if p.in_libya else ' (abroad)'}")
+
+
+@gazetteer.command()
+@click.option("--gazetteer", "gaz_path", metavar="FILE")
+def info(gaz_path):
+    """Counts of gazetteer records by kind, and where the user gazetteer lives."""
+    from collections import Counter
+
+    from gazetteer.load import user_gazetteer_path
+
+    gaz = _gazetteer(gaz_path)
+    counts = Counter(p.kind for p in gaz.places)
+    for kind, n in sorted(counts.items()):
+        click.echo(f"{kind:<14}{n:>7}")
+    click.echo(f"{'total':<14}{len(gaz):>7}")
+    click.echo(f"user gazetteer: {user_gazetteer_path()}")
+
+
+@gazetteer.group(name="import")
+def import_():
+    """Import external gazetteers into the user gazetteer."""
+
+
+@import_.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--alternate-names", type=click.Path(exists=True, dir_okay=False),
+              help="GeoNames alternateNamesV2.txt (or .zip) for Arabic names.")
+@click.option("--country", default="LY", show_default=True,
+              help="Keep rows of this country code (others become in_libya=false only if "
+                   "--all-countries).")
+def geonames(file, alternate_names, country):
+    """Load a GeoNames dump (LY.txt or LY.zip) into the user gazetteer.
+
+    \b
+        marsad gazetteer import geonames LY.zip --alternate-names alternateNamesV2.zip
+
+    Populated places, airports, ports, oil fields, military bases and similar features are
+    kept; records with the same id replace earlier imports.
+    """
+    from gazetteer.geonames import GeoNamesError, import_geonames
+
+    try:
+        n, path = import_geonames(Path(file), Path(alternate_names) if alternate_names else None,
+                                  country=country)
+    except GeoNamesError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"imported {n} places into {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""Recognise place mentions in Arabic text and resolve each to one gazetteer record.
+
+Recognition is a longest match over normalised word n-grams, each first word read with and
+without its proclitics (بطرابلس, وبنغازي, للزاوية, فالجفرة), then a one-edit fuzzy match for
+important places (طرابس). Guards keep out words that only look like places: weekdays and other
+common words need a cue or a neighbouring place, nisba adjectives and surnames (الغرياني,
+المصراتي) never match. Disambiguation ranks each mention's candidate records by cue words
+(مدينة, قاعدة, حقل ...), the Libyan prior, kind, importance and closeness to the article's other
+places.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from gazetteer.index import Gazetteer
+from gazetteer.model import Place
+from geo.text import proclitic_splits, tokenize
+
+DATA_DIR = Path(__file__).parent.parent / "gazetteer" / "data"
+
+# Cue words that say what kind of place follows: (normalised word) -> kinds it points to.
+CUES: dict[str, frozenset[str]] = {}
+
+
+def _cue(words: str, kinds: str) -> None:
+    for w in words.split():
+        CUES[w] = frozenset(kinds.split())
+
+
+_cue("مدينه المدينه مدن بمدينه ومدينه لمدينه", "city town")
+_cue("بلده قريه البلده القريه بلدات قري", "town village")
+_cue("حي الحي احياء ضاحيه ضواحي منطقتي", "neighbourhood village town")
+_cue("منطقه المنطقه مناطق بمنطقه ومنطقه", "neighbourhood village town district region")
+_cue("شعبيه بلديه محافظه", "district")
+_cue("قاعده القاعده قاعدتي بقاعده", "airbase camp port")
+_cue("مطار المطار مطاري بمطار", "airport airbase")
+_cue("حقل الحقل حقول حقلي بحقل", "oil_field")
+_cue("ميناء الميناء ميناءي موانئ مرفا بميناء", "port oil_terminal")
+_cue("معسكر المعسكر معسكرات بمعسكر", "camp")
+_cue("جسر الجسر بوابه البوابه حاجز الحاجز", "bridge checkpoint")
+_cue("طريق الطريق", "road")
+_cue("واحه الواحه", "town village")
+
+# Prepositions and relations after which a word is likely a place (في بنغازي, قرب هون).
+PLACE_PREPOSITIONS = frozenset(
+    "في من الي الى نحو قرب بقرب داخل حول جنوب شمال شرق غرب جنوبي شمالي شرقي غربي مدخل ضواحي "
+    "اطراف محيط باتجاه اتجاه علي بين عند تجاه بلده".split())
+
+# "العاصمة" on its own means Tripoli in Libyan news; followed by another nationality it does not.
+CAPITAL_WORDS = frozenset({"العاصمه"})
+LIBYAN_ADJ = frozenset({"الليبيه", "الليبي"})
+
+DIRECTIONS = frozenset("جنوب شمال شرق غرب جنوبي شمالي شرقي غربي".split())
+SMALL_KINDS = frozenset({"village", "neighbourhood", "town"})
+SMALL_IMPORTANCE = 10000
+
+PERSON_TITLES = frozenset(
+    "اللواء العقيد العميد المشير الشيخ المفتي السيد الدكتور النقيب الرائد المقدم الفريق الحاج "
+    "الامير الرئيس الوزير المستشار".split())
+
+KIND_PRIOR = {"city": 1.0, "country": 0.95, "district": 0.7, "region": 0.6, "town": 0.8,
+              "village": 0.45, "neighbourhood": 0.55}
+FACILITY_PRIOR = 0.6
+
+
+def _read_wordlist(path: Path) -> dict[str, bool]:
+    """word -> True when the list says it is also a real place (comment after it)."""
+    words: dict[str, bool] = {}
+    if not path.exists():
+        return words
+    from geo.text import normalize_name
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        body, _, comment = line.partition("#")
+        word = normalize_name(body.strip())
+        if word:
+            words[word] = bool(comment.strip())
+    return words
+
+
+@lru_cache(maxsize=1)
+def common_words() -> dict[str, bool]:
+    """Words that are spelled like places but usually are not (weekdays, adjectives, nouns)."""
+    return _read_wordlist(DATA_DIR / "common_words_ar.txt")
+
+
+@dataclass(slots=True)
+class Mention:
+    text: str
+    start: int
+    end: int
+    place: Place
+    score: float  # 0..1
+    matched: str  # the normalised gazetteer name that matched
+    alternatives: list[Place] = field(default_factory=list)
+    how: str = "exact"  # exact | proclitic | fuzzy | alias
+
+    def to_json(self) -> dict:
+        p = self.place
+        return {"text": self.text, "start": self.start, "end": self.end, "id": p.id,
+                "name_ar": p.name_ar, "name_en": p.name_en, "kind": p.kind,
+                "lat": round(p.lat, 6), "lon": round(p.lon, 6), "district": p.district,
+                "in_libya": p.in_libya, "precision": p.precision, "score": round(self.score, 3)}
+
+
+@dataclass(slots=True)
+class _Match:
+    i: int  # first token
+    n: int  # tokens covered
+    key: str
+    places: list[Place]
+    how: str
+    quality: float  # 0..1, exact = 1
+
+
+_GAP_OK = re.compile(r"^[ \u00a0\t\-ـ]*$")
+
+
+class Resolver:
+    """Turns text into `Mention`s with one gazetteer."""
+
+    def __init__(self, gazetteer: Gazetteer, words: dict[str, bool] | None = None):
+        self.g = gazetteer
+        self.words = common_words() if words is None else words
+
+    # -- recognition -----------------------------------------------------------------------
+    def _match_at(self, toks, text, i) -> _Match | None:
+        form, start, end = toks[i]
+        g = self.g
+        best: _Match | None = None
+        latin = form.isascii()
+        if latin and not (text[start].isupper() and form.isalpha()):
+            return None
+        splits = [(0, form)] if latin else proclitic_splits(form)
+        for nstrip, stem in splits:
+            longest = g.max_len_by_first.get(stem, 0)
+            for n in range(min(longest, len(toks) - i), 0, -1):
+                if n > 1 and not self._adjacent(toks, text, i, n):
+                    continue
+                key = stem if n == 1 else " ".join([stem, *(t[0] for t in toks[i + 1:i + n])])
+                places = g.exact(key)
+                if not places:
+                    continue
+                if latin:
+                    places = [p for p in places if p.importance >= 10000 or p.kind in
+                              ("country", "district", "region")]
+                    if not places:
+                        continue
+                if best is None or n > best.n:
+                    best = _Match(i, n, key, places, "proclitic" if nstrip else "exact", 1.0)
+                break
+        if best is None and not latin:
+            for nstrip, stem in splits:
+                if stem in self.words or stem in g.nisba:
+                    continue
+                hits = g.fuzzy_word(stem)
+                if hits:
+                    key, score = hits[0]
+                    best = _Match(i, 1, key, g.exact(key), "fuzzy", score / 100 * 0.9)
+                    break
+        return best
+
+    @staticmethod
+    def _adjacent(toks, text, i, n) -> bool:
+        for j in range(i, i + n - 1):
+            if not _GAP_OK.match(text[toks[j][2]:toks[j + 1][1]]):
+                return False
+        return True
+
+    def _needs_evidence(self, m: _Match) -> bool:
+        """A match that may be an ordinary word or a name: a common word, or a place so small
+        that an unrelated word or surname is likelier (السراج, صالح)."""
+        if m.n == 1 and m.key in self.words:
+            return True
+        return all(p.kind in SMALL_KINDS and p.importance < SMALL_IMPORTANCE and p.in_libya
+                   for p in m.places)
+
+    def _has_evidence(self, m: _Match, toks) -> bool:
+        """A cue word, a preposition of place, or the proclitic ب before the name, or a
+        direction after it ("الهيرة جنوبي العاصمة")."""
+        if m.n == 1 and m.key in self.words and not self.words[m.key]:
+            # a plain common word (a weekday) needs a cue word proper
+            return bool(self._prev_stems(m, toks) & CUES.keys())
+        prev = self._prev_stems(m, toks)
+        if prev & CUES.keys() or prev & PLACE_PREPOSITIONS:
+            return True
+        first = toks[m.i][0]
+        if first.startswith(("ب", "وب", "فب")) and first != m.key.split(" ")[0]:
+            return True
+        nxt = toks[m.i + m.n][0] if m.i + m.n < len(toks) else ""
+        return nxt in DIRECTIONS
+
+    @staticmethod
+    def _prev_stems(m: _Match, toks) -> set[str]:
+        if not m.i:
+            return set()
+        return {s for _, s in proclitic_splits(toks[m.i - 1][0])}
+
+    def find(self, text: str) -> tuple[list[_Match], list[tuple[str, int, int]]]:
+        """Recognised (not yet disambiguated) matches, and the tokens of `text`."""
+        toks = tokenize(text)
+        found: list[_Match] = []
+        i = 0
+        while i < len(toks):
+            m = self._match_at(toks, text, i)
+            if m is None:
+                i += 1
+                continue
+            found.append(m)
+            i += m.n
+        found = [m for m in found if not self._is_person(m, toks)]
+        doubtful = {k for k, m in enumerate(found)
+                    if self._needs_evidence(m) and not self._has_evidence(m, toks)}
+        # coordination with a sure place rescues a doubtful one ("الجفرة وهون وسكونة",
+        # "راس لانوف والسدر"), and so does the same name accepted elsewhere in the article
+        changed = True
+        while changed:
+            changed = False
+            for k in sorted(doubtful):
+                if self._coordinated(found, k, toks, text, doubtful):
+                    doubtful.discard(k)
+                    changed = True
+        sure = {found[k].key for k in range(len(found)) if k not in doubtful}
+        return [m for k, m in enumerate(found) if k not in doubtful or m.key in sure], toks
+
+    @staticmethod
+    def _coordinated(found, k, toks, text, doubtful) -> bool:
+        m = found[k]
+        for j in (k - 1, k + 1):
+            if not 0 <= j < len(found) or j in doubtful:
+                continue
+            o = found[j]
+            a, b = (o, m) if j < k else (m, o)
+            if toks[b.i][1] - toks[a.i + a.n - 1][2] > 4 or b.i != a.i + a.n:
+                continue
+            gap = text[toks[a.i + a.n - 1][2]:toks[b.i][1]]
+            if toks[b.i][0].startswith("و") or gap.strip() in ("،", ","):
+                return True
+        return False
+
+    def _is_person(self, m: _Match, toks) -> bool:
+        """A one-word small place right after a title or honorific is part of a person's name:
+        "المفتي الصادق الغرياني", "العقيد ... الورفلي"."""
+        if m.n > 1 or any(p.kind in ("city", "country", "district", "region") for p in m.places):
+            return False
+        before = [t[0] for t in toks[max(0, m.i - 3):m.i]]
+        return any(w in PERSON_TITLES for w in before) and not (before and before[-1] in
+                                                                 PLACE_PREPOSITIONS | set(CUES))
+
+    # -- disambiguation --------------------------------------------------------------------
+    def resolve(self, text: str) -> list[Mention]:
+        matches, toks = self.find(text)
+        mentions: list[Mention] = []
+        anchors = [m.places[0] for m in matches
+                   if len(m.places) == 1 and m.places[0].in_libya
+                   and not m.places[0].is_area and m.how != "fuzzy"]
+        cities_named = {p.id for m in matches for p in m.places if p.kind == "city"}
+        for m in matches:
+            prev = toks[m.i - 1][0] if m.i else ""
+            cue_kinds = CUES.get(prev, frozenset())
+            ranked = sorted(m.places, key=lambda p: -self._rank(p, cue_kinds, anchors,
+                                                               cities_named))
+            best = ranked[0]
+            margin = 1.0
+            if len(ranked) > 1:
+                s0 = self._rank(best, cue_kinds, anchors, cities_named)
+                s1 = self._rank(ranked[1], cue_kinds, anchors, cities_named)
+                margin = 1 / (1 + math.exp(-(s0 - s1) * 3))
+            start, end = toks[m.i][1], toks[m.i + m.n - 1][2]
+            mentions.append(Mention(text[start:end], start, end, best, m.quality * margin,
+                                    m.key, ranked[1:4], m.how))
+        mentions.extend(self._capital_mentions(text, toks, matches))
+        mentions.sort(key=lambda x: x.start)
+        return mentions
+
+    def _rank(self, p: Place, cue_kinds, anchors, cities_named) -> float:
+        s = 2.0 if p.in_libya else 0.0
+        s += KIND_PRIOR.get(p.kind, FACILITY_PRIOR)
+        s += 0.35 * math.log10(p.importance + 1) / 7
+        if cue_kinds and p.kind in cue_kinds:
+            s += 1.5
+        if anchors and p.in_libya and not p.is_area:
+            near = max(math.exp(-_km(p, a) / 60) for a in anchors if a is not p)\
+                if any(a is not p for a in anchors) else 0.0
+            s += 0.8 * near
+        if p.parent and p.parent.startswith("osm:") and p.parent in cities_named:
+            s += 0.5
+        return s
+
+    def _capital_mentions(self, text, toks, matches) -> list[Mention]:
+        tripoli = self.g.get(TRIPOLI_ID)
+        if tripoli is None:
+            return []
+        taken = {j for m in matches for j in range(m.i, m.i + m.n)}
+        out = []
+        for i, (form, start, end) in enumerate(toks):
+            stems = {s for _, s in proclitic_splits(form)}
+            if not stems & CAPITAL_WORDS or i in taken:
+                continue
+            nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
+            adjacent = i + 1 < len(toks) and _GAP_OK.match(text[end:toks[i + 1][1]])
+            if adjacent and nxt in LIBYAN_ADJ:
+                out.append(Mention(text[start:toks[i + 1][2]], start, toks[i + 1][2], tripoli,
+                                   0.9, "العاصمه الليبيه", [], "alias"))
+                continue
+            if adjacent and (i + 1 in taken or (nxt.startswith("ال") and nxt.endswith(("يه", "ي"))
+                                                and nxt not in LIBYAN_ADJ)):
+                # "العاصمة طرابلس" names the city next to it; "العاصمة المصرية" is not Tripoli
+                continue
+            out.append(Mention(text[start:end], start, end, tripoli, 0.8, "العاصمه", [], "alias"))
+        return out
+
+
+TRIPOLI_ID = "osm:n1699640925"
+
+
+def _km(a: Place, b: Place) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def resolve_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
+    """Place mentions in `text`, each resolved to its most likely gazetteer record."""
+    return Resolver(gazetteer).resolve(text)
