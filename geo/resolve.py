@@ -32,7 +32,7 @@ def _cue(words: str, kinds: str) -> None:
         CUES[w] = frozenset(kinds.split())
 
 
-_cue("مدينه المدينه مدن بمدينه ومدينه لمدينه", "city town")
+_cue("مدينه المدينه بمدينه ومدينه لمدينه", "city town")
 _cue("بلده قريه البلده القريه بلدات قري", "town village")
 _cue("حي الحي احياء ضاحيه ضواحي منطقتي", "neighbourhood village town")
 _cue("منطقه المنطقه مناطق بمنطقه ومنطقه", "neighbourhood village town district region")
@@ -45,6 +45,8 @@ _cue("معسكر المعسكر معسكرات بمعسكر", "camp")
 _cue("جسر الجسر بوابه البوابه حاجز الحاجز", "bridge checkpoint")
 _cue("طريق الطريق", "road")
 _cue("واحه الواحه", "town village")
+# nouns whose complement is a place: "أهل الجنوب", "مطارات الجنوب", "سكان طرابلس"
+_cue("اهل سكان ابناء بلديات مطارات قبائل مدن", "region district city town village neighbourhood")
 
 # Prepositions and relations after which a word is likely a place (في بنغازي, قرب هون).
 PLACE_PREPOSITIONS = frozenset(
@@ -85,8 +87,12 @@ def _read_wordlist(path: Path) -> dict[str, bool]:
 
 @lru_cache(maxsize=1)
 def common_words() -> dict[str, bool]:
-    """Words that are spelled like places but usually are not (weekdays, adjectives, nouns)."""
-    return _read_wordlist(DATA_DIR / "common_words_ar.txt")
+    """Words that are spelled like places but usually are not: the curated list (weekdays,
+    adjectives, nouns) and the one-word place names that are frequent Arabic words, which the
+    gazetteer build measures with wordfreq (frequent_names_ar.txt)."""
+    words = _read_wordlist(DATA_DIR / "frequent_names_ar.txt")
+    words.update(_read_wordlist(DATA_DIR / "common_words_ar.txt"))
+    return words
 
 
 @dataclass(slots=True)
@@ -172,25 +178,32 @@ class Resolver:
                 return False
         return True
 
+    def _is_common(self, m: _Match) -> bool:
+        """A one-word name that is also an ordinary Arabic word (المدينة, الجمعة, صالح)."""
+        return m.n == 1 and m.key in self.words
+
+    @staticmethod
+    def _is_small(p: Place) -> bool:
+        return p.kind in SMALL_KINDS and p.importance < SMALL_IMPORTANCE and p.in_libya
+
     def _needs_evidence(self, m: _Match) -> bool:
         """A match that may be an ordinary word or a name: a common word, or a place so small
-        that an unrelated word or surname is likelier (السراج, صالح)."""
-        if m.n == 1 and m.key in self.words:
-            return True
-        return all(p.kind in SMALL_KINDS and p.importance < SMALL_IMPORTANCE and p.in_libya
-                   for p in m.places)
+        that an unrelated word or surname is likelier (السراج, الهيرة)."""
+        return self._is_common(m) or all(self._is_small(p) for p in m.places)
 
     def _has_evidence(self, m: _Match, toks) -> bool:
-        """A cue word, a preposition of place, or the proclitic ب before the name, or a
-        direction after it ("الهيرة جنوبي العاصمة")."""
-        if m.n == 1 and m.key in self.words and not self.words[m.key]:
-            # a plain common word (a weekday) needs a cue word proper
-            return bool(self._prev_stems(m, toks) & CUES.keys())
+        """A cue word (مدينة, منطقة, قاعدة ...) before the name; for a name that is not a
+        common word, or a common word that names an important place (هون, الزاوية), also a
+        preposition of place or the proclitic ب / ل on it, or a direction after it."""
         prev = self._prev_stems(m, toks)
-        if prev & CUES.keys() or prev & PLACE_PREPOSITIONS:
+        if prev & CUES.keys():
+            return True
+        if self._is_common(m) and all(self._is_small(p) for p in m.places):
+            return False
+        if prev & PLACE_PREPOSITIONS:
             return True
         first = toks[m.i][0]
-        if first.startswith(("ب", "وب", "فب")) and first != m.key.split(" ")[0]:
+        if first.startswith(("ب", "وب", "فب", "ل", "ول", "فل")) and first != m.key.split(" ")[0]:
             return True
         nxt = toks[m.i + m.n][0] if m.i + m.n < len(toks) else ""
         return nxt in DIRECTIONS
@@ -225,7 +238,9 @@ class Resolver:
                 if self._coordinated(found, k, toks, text, doubtful):
                     doubtful.discard(k)
                     changed = True
-        sure = {found[k].key for k in range(len(found)) if k not in doubtful}
+        # (propagation never applies to common words: one "في المدينة" says nothing of others)
+        sure = {found[k].key for k in range(len(found))
+                if k not in doubtful and not self._is_common(found[k])}
         return [m for k, m in enumerate(found) if k not in doubtful or m.key in sure], toks
 
     @staticmethod

@@ -1,0 +1,138 @@
+"""Scoring place resolution against hand-made gold annotations.
+
+Gold files are JSONL, one article a line: `{"doc", "published", "places": [{"text", "start",
+"end", "name_en", "kind", "lat", "lon", "in_libya", ...}]}` (see tests/data/gold/README.md).
+
+A predicted mention is right when its span overlaps a gold mention's span and its point lies
+within 10 km of the gold point (25 km when the gold place is a district, region or country).
+A district's point is a convention (its seat in the gazetteer, often a centroid elsewhere), so a
+gold district also counts as found when the prediction is that district: the gold point lies in
+the predicted district's polygon. Likewise for regions and the country: their gold point lies in
+the predicted area (the union of its districts, gazetteer/data/region_districts.csv).
+Precision and recall count Libyan places: a prediction placed in Libya where the gold place is
+abroad, or where there is no gold place, is a false positive.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+AREA_KINDS = {"district", "region", "country"}
+TOLERANCE_KM = 10.0
+AREA_TOLERANCE_KM = 25.0
+
+
+def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+
+
+@dataclass
+class Score:
+    tp: int = 0  # Libyan predictions that are right
+    fp: int = 0  # Libyan predictions that are wrong or have no gold place
+    fn: int = 0  # Libyan gold places not found (or found at the wrong place)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict:
+        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3),
+                "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def load_gold(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+@lru_cache(maxsize=1)
+def _area_shapes() -> dict:
+    from gazetteer.load import DATA_DIR
+
+    path = DATA_DIR / "districts.geojson"
+    if not path.exists():
+        return {}
+    from shapely.geometry import shape
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    shapes = {f["properties"]["iso_code"]: shape(f["geometry"]) for f in data["features"]}
+    from shapely import union_all
+
+    areas = {f"iso:{code}": geom for code, geom in shapes.items()}
+    areas["iso:LY"] = union_all(list(shapes.values()))
+    members = DATA_DIR / "region_districts.csv"
+    if members.exists():
+        for row in csv.DictReader(members.open(encoding="utf-8")):
+            areas[row["region_id"]] = union_all([shapes[c] for c in row["districts"].split()])
+    return areas
+
+
+def _right(pred: dict, gold: dict) -> bool:
+    tol = AREA_TOLERANCE_KM if gold.get("kind") in AREA_KINDS else TOLERANCE_KM
+    if km(pred["lat"], pred["lon"], gold["lat"], gold["lon"]) <= tol:
+        return True
+    if gold.get("kind") in AREA_KINDS and pred.get("kind") == gold.get("kind"):
+        from shapely.geometry import Point
+
+        shape = _area_shapes().get(pred.get("id", ""))
+        return bool(shape is not None and shape.covers(Point(gold["lon"], gold["lat"])))
+    return False
+
+
+def score_document(pred: list[dict], gold: list[dict], score: Score, doc: str = "") -> None:
+    """Add one article's outcome to `score`. `pred` items need start, end, lat, lon, in_libya."""
+    # gold places without an independent coordinate cannot be scored by distance: predictions
+    # on them count neither way, and they are not counted as missed
+    unscored = {i for i, g in enumerate(gold) if g.get("lat") is None or g.get("lon") is None}
+    used: set[int] = set(unscored)
+    for p in pred:
+        overlapping = [i for i, g in enumerate(gold) if p["start"] < g["end"] and g["start"] < p["end"]]
+        if not p.get("in_libya", True):
+            used.update(i for i in overlapping if not gold[i].get("in_libya", True))
+            continue  # abroad predictions neither help nor hurt Libyan precision
+        if any(i in unscored for i in overlapping):
+            continue
+        hit = next((i for i in overlapping if i not in used and gold[i].get("in_libya", True)
+                    and _right(p, gold[i])), None)
+        if hit is None:
+            score.fp += 1
+            what = ", ".join(f"{gold[i]['name_en']}" for i in overlapping) or "no gold place"
+            score.errors.append(f"FP {doc} {p.get('text')!r}@{p['start']} -> "
+                                f"{p.get('name_en')} (gold: {what})")
+        else:
+            used.add(hit)
+            score.tp += 1
+    for i, g in enumerate(gold):
+        if g.get("in_libya", True) and i not in used:
+            score.fn += 1
+            score.errors.append(f"FN {doc} {g['text']!r}@{g['start']} {g['name_en']}")
+
+
+def evaluate(gold_docs: Iterable[dict], predict: Callable[[str], list[dict]],
+             root: Path = Path(".")) -> Score:
+    """Run `predict(text)` on each gold article (path relative to `root`) and score it."""
+    score = Score()
+    for d in gold_docs:
+        text = (root / d["doc"]).read_text(encoding="utf-8")
+        score_document(predict(text), d["places"], score, d["doc"])
+    return score
