@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gazetteer import sources
 from gazetteer.load import DEFAULT_PATH, write_places
-from gazetteer.model import Place
+from gazetteer.model import Place, is_minor
 from geo.text import normalize_name
 
 DISTRICTS_GEOJSON = Path(__file__).parent / "data" / "districts.geojson"
@@ -162,11 +162,6 @@ FREQUENT_NAMES = Path(__file__).parent / "data" / "frequent_names_ar.txt"
 FREQUENT_ZIPF = 3.3
 
 
-def _is_small(p: Place) -> bool:
-    # mirrors geo.resolve: places small enough that a common word is the likelier reading
-    return p.in_libya and p.kind in ("village", "neighbourhood", "town") and p.importance < 10000
-
-
 def write_frequent_names(places: list[Place], path: Path = FREQUENT_NAMES) -> int:
     """List the one-word Arabic names of small places that are frequent Arabic words, so the
     resolver asks for a cue before taking them as places (it needs no wordfreq at run time)."""
@@ -176,10 +171,10 @@ def write_frequent_names(places: list[Place], path: Path = FREQUENT_NAMES) -> in
         return {normalize_name(n) for n in [p.name_ar, *p.variants_ar]}
 
     # a name that an important place carries (طرابلس, الزاوية) is a name first, not a word
-    important = set().union(*(keys(p) for p in places if not _is_small(p)))
+    important = set().union(*(keys(p) for p in places if not is_minor(p)))
     freq: dict[str, float] = {}
     for p in places:
-        if not _is_small(p):
+        if not is_minor(p):
             continue
         for name in [p.name_ar, *p.variants_ar]:
             key = normalize_name(name)

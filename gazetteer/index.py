@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from itertools import product
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -19,6 +20,10 @@ FUZZY_MIN_LEN = 6
 # ... and only places important enough that a misspelling of them is likelier than a rare word.
 FUZZY_KINDS = frozenset({"country", "city"})
 FUZZY_MIN_IMPORTANCE = 50000
+
+_DIRECTION_FORMS = {}
+for _noun, _adj in (("جنوب", "جنوبي"), ("شمال", "شمالي"), ("شرق", "شرقي"), ("غرب", "غربي")):
+    _DIRECTION_FORMS[_noun] = _DIRECTION_FORMS[_adj] = (_noun, _adj)
 
 _NISBA_ENDINGS = ("ي", "يه", "يون", "يين", "ين", "يا")
 
@@ -108,6 +113,10 @@ class Gazetteer:
         if not key:
             return []
         keys = [key]
+        toks = key.split(" ")
+        if any(t in _DIRECTION_FORMS for t in toks):
+            # جنوب غرب ليبيا = جنوب غربي ليبيا = جنوبي غرب ليبيا
+            keys = [" ".join(c) for c in product(*[_DIRECTION_FORMS.get(t, (t,)) for t in toks])]
         if " " in key:
             # run-together spellings: الولاياتالمتحدة
             keys.append(key.replace(" ", ""))

@@ -20,6 +20,19 @@ PRECISIONS = ("exact", "approximate", "low")
 LIBYA_BBOX = (9.2, 19.4, 25.3, 34.0)  # west, south, east, north
 
 
+# Places small enough that an ordinary word or a surname is the likelier reading of their name
+# (السراج, المدينة, الهيرة): settlements under this importance, and facilities.
+MINOR_IMPORTANCE = 10000
+
+
+def is_minor(p: "Place") -> bool:
+    if not p.in_libya:
+        return False
+    if p.kind in FACILITY_KINDS:
+        return True
+    return p.kind in ("village", "neighbourhood", "town") and p.importance < MINOR_IMPORTANCE
+
+
 class GazetteerError(ValueError):
     """A gazetteer record or file that cannot be used."""
 

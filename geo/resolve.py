@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from gazetteer.index import Gazetteer
-from gazetteer.model import Place
-from geo.text import proclitic_splits, tokenize
+from gazetteer.model import Place, is_minor
+from geo.text import normalize_name, proclitic_splits, tokenize
 
 DATA_DIR = Path(__file__).parent.parent / "gazetteer" / "data"
 
@@ -27,8 +27,13 @@ DATA_DIR = Path(__file__).parent.parent / "gazetteer" / "data"
 CUES: dict[str, frozenset[str]] = {}
 
 
+def _words(words: str) -> frozenset[str]:
+    """Word lists are written in plain Arabic and normalised like the text they are matched in."""
+    return frozenset(normalize_name(w) for w in words.split())
+
+
 def _cue(words: str, kinds: str) -> None:
-    for w in words.split():
+    for w in _words(words):
         CUES[w] = frozenset(kinds.split())
 
 
@@ -49,23 +54,22 @@ _cue("واحه الواحه", "town village")
 _cue("اهل سكان ابناء بلديات مطارات قبائل مدن", "region district city town village neighbourhood")
 
 # Prepositions and relations after which a word is likely a place (في بنغازي, قرب هون).
-PLACE_PREPOSITIONS = frozenset(
+PLACE_PREPOSITIONS = _words(
     "في من الي الى نحو قرب بقرب داخل حول جنوب شمال شرق غرب جنوبي شمالي شرقي غربي مدخل ضواحي "
-    "اطراف محيط باتجاه اتجاه علي بين عند تجاه بلده".split())
+    "اطراف محيط باتجاه اتجاه علي بين عند تجاه بلده حتي عن")
 
 # "العاصمة" on its own means Tripoli in Libyan news; followed by another nationality it does not.
-CAPITAL_WORDS = frozenset({"العاصمه"})
-LIBYAN_ADJ = frozenset({"الليبيه", "الليبي"})
+CAPITAL_WORDS = _words("العاصمة")
+LIBYAN_ADJ = _words("الليبية الليبي")
 
-DIRECTIONS = frozenset("جنوب شمال شرق غرب جنوبي شمالي شرقي غربي".split())
-SMALL_KINDS = frozenset({"village", "neighbourhood", "town"})
-SMALL_IMPORTANCE = 10000
+DIRECTIONS = _words("جنوب شمال شرق غرب جنوبي شمالي شرقي غربي")
 
-PERSON_TITLES = frozenset(
+PERSON_TITLES = _words(
     "اللواء العقيد العميد المشير الشيخ المفتي السيد الدكتور النقيب الرائد المقدم الفريق الحاج "
-    "الامير الرئيس الوزير المستشار".split())
+    "الامير الرئيس الوزير المستشار")
 
-KIND_PRIOR = {"city": 1.0, "country": 0.95, "district": 0.7, "region": 0.6, "town": 0.8,
+# A region beats a district of the same name (الجبل الغربي: the mountains, unless "شعبية").
+KIND_PRIOR = {"city": 1.0, "country": 0.95, "district": 0.7, "region": 0.72, "town": 0.8,
               "village": 0.45, "neighbourhood": 0.55}
 FACILITY_PRIOR = 0.6
 
@@ -75,8 +79,6 @@ def _read_wordlist(path: Path) -> dict[str, bool]:
     words: dict[str, bool] = {}
     if not path.exists():
         return words
-    from geo.text import normalize_name
-
     for line in path.read_text(encoding="utf-8").splitlines():
         body, _, comment = line.partition("#")
         word = normalize_name(body.strip())
@@ -182,31 +184,44 @@ class Resolver:
         """A one-word name that is also an ordinary Arabic word (المدينة, الجمعة, صالح)."""
         return m.n == 1 and m.key in self.words
 
-    @staticmethod
-    def _is_small(p: Place) -> bool:
-        return p.kind in SMALL_KINDS and p.importance < SMALL_IMPORTANCE and p.in_libya
-
     def _needs_evidence(self, m: _Match) -> bool:
         """A match that may be an ordinary word or a name: a common word, or a place so small
         that an unrelated word or surname is likelier (السراج, الهيرة)."""
-        return self._is_common(m) or all(self._is_small(p) for p in m.places)
+        return self._is_common(m) or all(is_minor(p) for p in m.places)
 
-    def _has_evidence(self, m: _Match, toks) -> bool:
+    def _has_evidence(self, m: _Match, toks, text: str) -> bool:
         """A cue word (مدينة, منطقة, قاعدة ...) before the name; for a name that is not a
         common word, or a common word that names an important place (هون, الزاوية), also a
         preposition of place or the proclitic ب / ل on it, or a direction after it."""
         prev = self._prev_stems(m, toks)
         if prev & CUES.keys():
             return True
-        if self._is_common(m) and all(self._is_small(p) for p in m.places):
+        if m.n > 1 and m.key.split(" ")[0] in CUES:
+            return True  # the name carries its own cue: "مطار معيتيقة", "حقل الشرارة"
+        if self._is_common(m) and all(is_minor(p) for p in m.places):
             return False
         if prev & PLACE_PREPOSITIONS:
+            return True
+        if self._is_common(m) and (self._detached(m, toks, text)
+                                   or (m.i and not any(s.startswith("ال") for s in prev))):
+            # an important place whose name is also a word (الزاوية, البيضاء, الجنوب): after an
+            # indefinite noun or a verb it is a name ("مركز الزاوية", "شهدت البيضاء"); after a
+            # definite noun it is an adjective ("الراية البيضاء", "السنوات الخمس")
             return True
         first = toks[m.i][0]
         if first.startswith(("ب", "وب", "فب", "ل", "ول", "فل")) and first != m.key.split(" ")[0]:
             return True
         nxt = toks[m.i + m.n][0] if m.i + m.n < len(toks) else ""
         return nxt in DIRECTIONS
+
+    @staticmethod
+    def _detached(m: _Match, toks, text: str) -> bool:
+        """A dash or colon beside the name: a dateline ("الوسط - الزاوية", "الزاوية - ") or a
+        heading, so it is not an adjective of the word before."""
+        before = text[toks[m.i - 1][2]:toks[m.i][1]] if m.i else ""
+        end = toks[m.i + m.n - 1][2]
+        after = text[end:end + 4].lstrip(" \u00a0")
+        return any(ch in before for ch in "-–—:") or after[:1] in ("-", "–", "—", ":")
 
     @staticmethod
     def _prev_stems(m: _Match, toks) -> set[str]:
@@ -228,13 +243,16 @@ class Resolver:
             i += m.n
         found = [m for m in found if not self._is_person(m, toks)]
         doubtful = {k for k, m in enumerate(found)
-                    if self._needs_evidence(m) and not self._has_evidence(m, toks)}
+                    if self._needs_evidence(m) and not self._has_evidence(m, toks, text)}
         # coordination with a sure place rescues a doubtful one ("الجفرة وهون وسكونة",
         # "راس لانوف والسدر"), and so does the same name accepted elsewhere in the article
         changed = True
         while changed:
             changed = False
             for k in sorted(doubtful):
+                m = found[k]
+                if self._is_common(m) and all(is_minor(p) for p in m.places):
+                    continue  # "بني وليد، المدينة الواقعة ..." is apposition, not a list
                 if self._coordinated(found, k, toks, text, doubtful):
                     doubtful.discard(k)
                     changed = True
@@ -270,39 +288,50 @@ class Resolver:
     # -- disambiguation --------------------------------------------------------------------
     def resolve(self, text: str) -> list[Mention]:
         matches, toks = self.find(text)
-        mentions: list[Mention] = []
-        anchors = [m.places[0] for m in matches
-                   if len(m.places) == 1 and m.places[0].in_libya
-                   and not m.places[0].is_area and m.how != "fuzzy"]
+        cues = [self._cue_kinds(m, toks) for m in matches]
+        # The article's geography: each Libyan mention's best reading on priors and cues alone.
+        # Every mention counts, so the places an article keeps returning to weigh most.
+        anchors: list[tuple[int, Place]] = []
+        for k, (m, cue) in enumerate(zip(matches, cues)):
+            if m.how == "fuzzy":
+                continue
+            first = max(m.places, key=lambda p: self._rank(p, cue, (), ()))
+            if first.in_libya and not first.is_area:
+                anchors.append((k, first))
         cities_named = {p.id for m in matches for p in m.places if p.kind == "city"}
-        for m in matches:
-            prev = toks[m.i - 1][0] if m.i else ""
-            cue_kinds = CUES.get(prev, frozenset())
-            ranked = sorted(m.places, key=lambda p: -self._rank(p, cue_kinds, anchors,
-                                                               cities_named))
-            best = ranked[0]
+        mentions: list[Mention] = []
+        for k, (m, cue) in enumerate(zip(matches, cues)):
+            others = [a for j, a in anchors if j != k]  # a mention is no evidence for itself
+            scored = sorted(((self._rank(p, cue, others, cities_named), p) for p in m.places),
+                            key=lambda sp: -sp[0])
+            best = scored[0][1]
             margin = 1.0
-            if len(ranked) > 1:
-                s0 = self._rank(best, cue_kinds, anchors, cities_named)
-                s1 = self._rank(ranked[1], cue_kinds, anchors, cities_named)
-                margin = 1 / (1 + math.exp(-(s0 - s1) * 3))
+            if len(scored) > 1:
+                margin = 1 / (1 + math.exp(-(scored[0][0] - scored[1][0]) * 3))
             start, end = toks[m.i][1], toks[m.i + m.n - 1][2]
             mentions.append(Mention(text[start:end], start, end, best, m.quality * margin,
-                                    m.key, ranked[1:4], m.how))
+                                    m.key, [p for _, p in scored[1:4]], m.how))
         mentions.extend(self._capital_mentions(text, toks, matches))
         mentions.sort(key=lambda x: x.start)
         return mentions
 
+    def _cue_kinds(self, m: _Match, toks) -> frozenset[str]:
+        kinds: frozenset[str] = frozenset()
+        for stem in self._prev_stems(m, toks):
+            kinds |= CUES.get(stem, frozenset())
+        return kinds
+
     def _rank(self, p: Place, cue_kinds, anchors, cities_named) -> float:
         s = 2.0 if p.in_libya else 0.0
         s += KIND_PRIOR.get(p.kind, FACILITY_PRIOR)
-        s += 0.35 * math.log10(p.importance + 1) / 7
+        if not p.is_area:
+            # populations of areas are not comparable with those of towns
+            s += 0.35 * math.log10(p.importance + 1) / 7
         if cue_kinds and p.kind in cue_kinds:
             s += 1.5
         if anchors and p.in_libya and not p.is_area:
-            near = max(math.exp(-_km(p, a) / 60) for a in anchors if a is not p)\
-                if any(a is not p for a in anchors) else 0.0
-            s += 0.8 * near
+            # mean closeness to the article's places (a scale of ~100 km)
+            s += 0.8 * sum(math.exp(-_km(p, a) / 100) for a in anchors) / len(anchors)
         if p.parent and p.parent.startswith("osm:") and p.parent in cities_named:
             s += 0.5
         return s
@@ -323,8 +352,8 @@ class Resolver:
                 out.append(Mention(text[start:toks[i + 1][2]], start, toks[i + 1][2], tripoli,
                                    0.9, "العاصمه الليبيه", [], "alias"))
                 continue
-            if adjacent and (i + 1 in taken or (nxt.startswith("ال") and nxt.endswith(("يه", "ي"))
-                                                and nxt not in LIBYAN_ADJ)):
+            if adjacent and (i + 1 in taken or (nxt.startswith("ال") and len(nxt) >= 5
+                                                and nxt.endswith(("يه", "ي")))):
                 # "العاصمة طرابلس" names the city next to it; "العاصمة المصرية" is not Tripoli
                 continue
             out.append(Mention(text[start:end], start, end, tripoli, 0.8, "العاصمه", [], "alias"))

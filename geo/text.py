@@ -102,6 +102,9 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
             form = form.replace(FILLER, "")
             if not form:
                 continue
+        if form.endswith("اء") and len(form) > 3:
+            # a final hamza after alef is often dropped or added (سبهاء / سبها)
+            form = form[:-1]
         if out and form.isdigit() and out[-1][0] == "ال" and out[-1][2] == m.start():
             # "الـ27": the article on a number is part of the number (جسر الـ27 = جسر 27)
             out[-1] = (form, out[-1][1], m.end())
