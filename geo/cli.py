@@ -149,8 +149,8 @@ def import_():
 @click.option("--alternate-names", type=click.Path(exists=True, dir_okay=False),
               help="GeoNames alternateNamesV2.txt (or .zip) for Arabic names.")
 @click.option("--country", default="LY", show_default=True,
-              help="Keep rows of this country code (others become in_libya=false only if "
-                   "--all-countries).")
+              help="Keep rows of this country code; '' keeps every country (places outside "
+                   "Libya are marked in_libya=false).")
 def geonames(file, alternate_names, country):
     """Load a GeoNames dump (LY.txt or LY.zip) into the user gazetteer.
 

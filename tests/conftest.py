@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def gaz():
-    os.environ.pop("MARSAD_HOME", None)
     from gazetteer.load import DEFAULT_PATH, load_gazetteer
 
     return load_gazetteer(DEFAULT_PATH, user=False)
