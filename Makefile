@@ -17,9 +17,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 demo: install
-	mkdir -p $(OUT)
-	$(BIN)/marsad parse seeds/ --format jsonl > $(OUT)/seeds.places.jsonl
-	$(BIN)/marsad parse seeds/ --format table
+	$(BIN)/marsad demo seeds/ -o $(OUT)
 
 test: install-test
 	$(BIN)/python -m pytest -q

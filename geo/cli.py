@@ -38,8 +38,9 @@ def main() -> None:
 # -- parse --------------------------------------------------------------------------------------
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "table"]), default="jsonl",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "table", "geojson"]),
+              default="jsonl", show_default=True,
+              help="geojson: one Point feature per place mention (RFC 7946).")
 @click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
               "the embedded one.")
 @click.option("-q", "--quiet", is_flag=True, help="No warnings about skipped files.")
@@ -56,6 +57,22 @@ def parse(paths, fmt, gaz_path, quiet):
     Files that cannot be read (empty, binary, not text) are skipped with a warning; the exit
     code is 1 only when no article at all could be parsed.
     """
+    results = []
+    for result in _parse_all(paths, gaz_path, quiet):
+        if fmt == "jsonl":
+            click.echo(json.dumps(result, ensure_ascii=False))
+        elif fmt == "table":
+            _print_table(result)
+        else:
+            results.append(result)
+    if fmt == "geojson":
+        from geo.export import mentions_geojson
+
+        click.echo(json.dumps(mentions_geojson(results), ensure_ascii=False))
+
+
+def _parse_all(paths, gaz_path, quiet):
+    """Parse results of every readable article; warnings go to stderr; error if none."""
     from geo.articles import Skipped, read_articles
     from geo.pipeline import parse_article
 
@@ -67,17 +84,42 @@ def parse(paths, fmt, gaz_path, quiet):
             if not quiet:
                 _warn(f"skipped {item.doc}: {item.reason}")
             continue
-        for w in item.warnings:
-            if not quiet:
+        if not quiet:
+            for w in item.warnings:
                 _warn(f"{item.doc}: {w}")
-        result = parse_article(item, gaz)
         parsed += 1
-        if fmt == "jsonl":
-            click.echo(json.dumps(result, ensure_ascii=False))
-        else:
-            _print_table(result)
+        yield parse_article(item, gaz)
     if not parsed:
         raise click.ClickException(f"no article could be parsed ({skipped} skipped)")
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("-o", "--out", "out_dir", default="out", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the outputs.")
+def demo(paths, out_dir):
+    """Parse the seed articles (or PATHS) and write places.jsonl, places.geojson and a map.
+
+    \b
+        marsad demo                 # seeds/ -> out/
+        marsad demo my_articles/ -o my_out
+    """
+    from geo.export import mentions_geojson
+    from maps.places import places_map
+
+    paths = paths or ("seeds",)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = list(_parse_all(paths, None, False))
+    with open(out / "places.jsonl", "w", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    geo = mentions_geojson(results)
+    (out / "places.geojson").write_text(json.dumps(geo, ensure_ascii=False), encoding="utf-8")
+    places_map(geo).save(str(out / "places_map.html"))
+    n = len(geo["features"])
+    click.echo(f"{len(results)} articles, {n} place mentions -> {out}/places.jsonl, "
+               f"{out}/places.geojson, {out}/places_map.html")
 
 
 def _print_table(result: dict) -> None:
