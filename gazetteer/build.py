@@ -109,6 +109,15 @@ def merge(primary: list[Place], secondary: list[Place]) -> list[Place]:
     return out
 
 
+def _is_curated(p: Place) -> bool:
+    return p.id.startswith(("marsad:", "iso:"))
+
+
+# Closer than this, an OSM node and a GeoNames point are taken to be one import of the same
+# upstream record, not two sources (many Libyan OSM places were imported from GeoNames/GNS).
+SAME_UPSTREAM_KM = 0.2
+
+
 def _absorb(target: Place, other: Place) -> None:
     for n in [other.name_ar, *other.variants_ar]:
         if n and n != target.name_ar and n not in target.variants_ar:
@@ -123,9 +132,21 @@ def _absorb(target: Place, other: Place) -> None:
         elif n and n != target.name_en and n not in target.variants_en:
             target.variants_en.append(n)
     target.importance = max(target.importance, other.importance)
-    if (not target.second_source and _family(other) != _family(target)
-            and haversine_km(target.lat, target.lon, other.lat, other.lon) <= 5.0):
-        target.second_source = other.source
+    if _is_curated(target) or target.second_source or _family(other) == _family(target):
+        return  # curated records carry the sources their curators checked, nothing else
+    d = haversine_km(target.lat, target.lon, other.lat, other.lon)
+    if SAME_UPSTREAM_KM < d <= 10.0:
+        target.second_source = f"{other.source}, {d:.1f} km away"
+        target.precision = "exact" if d <= 2.0 else "approximate"
+        target.precision_note = "" if d <= 2.0 else f"two sources {d:.1f} km apart"
+
+
+def set_open_data_precision(places: list[Place]) -> None:
+    """Records from open datasets that no independent source confirms are not 'exact'."""
+    for p in places:
+        if not _is_curated(p) and not p.second_source:
+            p.precision = "approximate"
+            p.precision_note = p.precision_note or "one source only; no independent record agrees"
 
 
 def assign_districts(places: list[Place]) -> int:
@@ -210,6 +231,7 @@ def build(out: Path = DEFAULT_PATH) -> dict[str, int]:
     # A record with no Arabic name cannot be found in Arabic text; its English names have been
     # merged into the Arabic record of the same place where there is one.
     places = [p for p in places if p.name_ar]
+    set_open_data_precision(places)
     assign_districts(places)
     ids = [p.id for p in places]
     if len(ids) != len(set(ids)):

@@ -12,6 +12,7 @@ places.
 from __future__ import annotations
 
 import math
+from collections import Counter
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -135,8 +136,34 @@ class Resolver:
     def __init__(self, gazetteer: Gazetteer, words: dict[str, bool] | None = None):
         self.g = gazetteer
         self.words = common_words() if words is None else words
+        self._cache: dict[str, tuple] = {}
 
     # -- recognition -----------------------------------------------------------------------
+    def _word_info(self, form: str) -> tuple[list[tuple[int, str, int]], tuple | None]:
+        """For one word form: its readings (prefix letters, stem, longest name starting with the
+        stem) that can start a name, and its best fuzzy match. News vocabulary repeats, so this
+        is cached per form."""
+        info = self._cache.get(form)
+        if info is not None:
+            return info
+        g = self.g
+        splits = [(0, form)] if form.isascii() else proclitic_splits(form)
+        readings = [(n, stem, g.max_len_by_first[stem]) for n, stem in splits
+                    if stem in g.max_len_by_first]
+        fuzzy = None
+        if not form.isascii():
+            for _, stem in splits:
+                if stem in self.words or stem in g.nisba:
+                    continue
+                hits = g.fuzzy_word(stem)
+                if hits:
+                    fuzzy = hits[0]
+                    break
+        if len(self._cache) > 500_000:
+            self._cache.clear()
+        self._cache[form] = info = (readings, fuzzy)
+        return info
+
     def _match_at(self, toks, text, i) -> _Match | None:
         form, start, end = toks[i]
         g = self.g
@@ -144,9 +171,8 @@ class Resolver:
         latin = form.isascii()
         if latin and not (text[start].isupper() and form.isalpha()):
             return None
-        splits = [(0, form)] if latin else proclitic_splits(form)
-        for nstrip, stem in splits:
-            longest = g.max_len_by_first.get(stem, 0)
+        readings, fuzzy = self._word_info(form)
+        for nstrip, stem, longest in readings:
             for n in range(min(longest, len(toks) - i), 0, -1):
                 if n > 1 and not self._adjacent(toks, text, i, n):
                     continue
@@ -162,15 +188,9 @@ class Resolver:
                 if best is None or n > best.n:
                     best = _Match(i, n, key, places, "proclitic" if nstrip else "exact", 1.0)
                 break
-        if best is None and not latin:
-            for nstrip, stem in splits:
-                if stem in self.words or stem in g.nisba:
-                    continue
-                hits = g.fuzzy_word(stem)
-                if hits:
-                    key, score = hits[0]
-                    best = _Match(i, 1, key, g.exact(key), "fuzzy", score / 100 * 0.9)
-                    break
+        if best is None and fuzzy is not None:
+            key, score = fuzzy
+            best = _Match(i, 1, key, g.exact(key), "fuzzy", score / 100 * 0.9)
         return best
 
     @staticmethod
@@ -300,9 +320,16 @@ class Resolver:
                 anchors.append((k, first))
         cities_named = {p.id for m in matches for p in m.places if p.kind == "city"}
         mentions: list[Mention] = []
+        geography = Counter(a.id for _, a in anchors)
+        by_id = {a.id: a for _, a in anchors}
+        own = dict(anchors)
         for k, (m, cue) in enumerate(zip(matches, cues)):
-            others = [a for j, a in anchors if j != k]  # a mention is no evidence for itself
-            scored = sorted(((self._rank(p, cue, others, cities_named), p) for p in m.places),
+            # a mention is no evidence for itself
+            others = geography.copy()
+            if k in own:
+                others[own[k].id] -= 1
+            weighted = [(by_id[i], n) for i, n in others.items() if n > 0]
+            scored = sorted(((self._rank(p, cue, weighted, cities_named), p) for p in m.places),
                             key=lambda sp: -sp[0])
             best = scored[0][1]
             margin = 1.0
@@ -330,8 +357,10 @@ class Resolver:
         if cue_kinds and p.kind in cue_kinds:
             s += 1.5
         if anchors and p.in_libya and not p.is_area:
-            # mean closeness to the article's places (a scale of ~100 km)
-            s += 0.8 * sum(math.exp(-_km(p, a) / 100) for a in anchors) / len(anchors)
+            # mean closeness to the article's places (a scale of ~100 km), each place weighted
+            # by how often the article names it
+            total = sum(n for _, n in anchors)
+            s += 0.8 * sum(n * math.exp(-_km(p, a) / 100) for a, n in anchors) / total
         if p.parent and p.parent.startswith("osm:") and p.parent in cities_named:
             s += 0.5
         return s

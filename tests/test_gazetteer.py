@@ -83,8 +83,8 @@ def test_every_curated_record_names_its_sources(curated):
     for name, p in curated:
         assert p.source, (name, p.id)
         if not p.second_source:
-            # no confirming source: the record must say its coordinate is not exact
-            assert p.precision in ("approximate", "low") and p.precision_note, (name, p.id)
+            # no second source agrees: the record carries an explicit low precision
+            assert p.precision == "low" and p.precision_note, (name, p.id)
 
 
 def test_precision_notes_explain_approximate_records(curated):
