@@ -147,7 +147,7 @@ class Resolver:
         if info is not None:
             return info
         g = self.g
-        splits = [(0, form)] if form.isascii() else proclitic_splits(form)
+        splits = ((0, form),) if form.isascii() else proclitic_splits(form)
         readings = [(n, stem, g.max_len_by_first[stem]) for n, stem in splits
                     if stem in g.max_len_by_first]
         fuzzy = None
@@ -253,8 +253,13 @@ class Resolver:
         """Recognised (not yet disambiguated) matches, and the tokens of `text`."""
         toks = tokenize(text)
         found: list[_Match] = []
+        cache = self._cache
         i = 0
         while i < len(toks):
+            info = cache.get(toks[i][0]) or self._word_info(toks[i][0])
+            if not info[0] and info[1] is None:
+                i += 1  # most words start no name: skip them cheaply
+                continue
             m = self._match_at(toks, text, i)
             if m is None:
                 i += 1
@@ -315,7 +320,8 @@ class Resolver:
         for k, (m, cue) in enumerate(zip(matches, cues)):
             if m.how == "fuzzy":
                 continue
-            first = max(m.places, key=lambda p: self._rank(p, cue, (), ()))
+            first = m.places[0] if len(m.places) == 1 else \
+                max(m.places, key=lambda p: self._rank(p, cue, (), ()))
             if first.in_libya and not first.is_area:
                 anchors.append((k, first))
         cities_named = {p.id for m in matches for p in m.places if p.kind == "city"}
@@ -324,13 +330,15 @@ class Resolver:
         by_id = {a.id: a for _, a in anchors}
         own = dict(anchors)
         for k, (m, cue) in enumerate(zip(matches, cues)):
-            # a mention is no evidence for itself
-            others = geography.copy()
-            if k in own:
-                others[own[k].id] -= 1
-            weighted = [(by_id[i], n) for i, n in others.items() if n > 0]
-            scored = sorted(((self._rank(p, cue, weighted, cities_named), p) for p in m.places),
-                            key=lambda sp: -sp[0])
+            if len(m.places) == 1:
+                scored = [(0.0, m.places[0])]
+            else:
+                # a mention is no evidence for itself
+                weighted = [(by_id[i], n - (1 if k in own and own[k].id == i else 0))
+                            for i, n in geography.items()]
+                weighted = [(a, n) for a, n in weighted if n > 0]
+                scored = sorted(((self._rank(p, cue, weighted, cities_named), p)
+                                 for p in m.places), key=lambda sp: -sp[0])
             best = scored[0][1]
             margin = 1.0
             if len(scored) > 1:
@@ -372,8 +380,9 @@ class Resolver:
         taken = {j for m in matches for j in range(m.i, m.i + m.n)}
         out = []
         for i, (form, start, end) in enumerate(toks):
-            stems = {s for _, s in proclitic_splits(form)}
-            if not stems & CAPITAL_WORDS or i in taken:
+            if "عاصم" not in form or i in taken:
+                continue
+            if not {s for _, s in proclitic_splits(form)} & CAPITAL_WORDS:
                 continue
             nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
             adjacent = i + 1 < len(toks) and _GAP_OK.match(text[end:toks[i + 1][1]])
@@ -393,6 +402,19 @@ TRIPOLI_ID = "osm:n1699640925"
 
 
 def _km(a: Place, b: Place) -> float:
+    key = (a.id, b.id)
+    d = _KM_CACHE.get(key)
+    if d is None:
+        if len(_KM_CACHE) > 1_000_000:
+            _KM_CACHE.clear()
+        d = _KM_CACHE[key] = _haversine(a, b)
+    return d
+
+
+_KM_CACHE: dict[tuple[str, str], float] = {}
+
+
+def _haversine(a: Place, b: Place) -> float:
     p1, p2 = math.radians(a.lat), math.radians(b.lat)
     dp, dl = p2 - p1, math.radians(b.lon - a.lon)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2

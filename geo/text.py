@@ -10,6 +10,7 @@ an explicit offset map for callers who want the filler gone.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 FILLER = "\u0640"  # tatweel: a letter for `re`'s \w, so words stay whole across diacritics
@@ -95,21 +96,24 @@ def normalize_name(name: str) -> str:
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Words of `text` as (normalised form, start, end) with offsets into `text` itself."""
     norm = normalize_chars(text)
+    has_filler = FILLER in norm
     out: list[tuple[str, int, int]] = []
+    append = out.append
     for m in _TOKEN_RE.finditer(norm):
         form = m.group()
-        if FILLER in form:
+        if has_filler and FILLER in form:
             form = form.replace(FILLER, "")
             if not form:
                 continue
-        if form.endswith("اء") and len(form) > 3:
+        if form[-1] == "ء" and form[-2:] == "اء" and len(form) > 3:
             # a final hamza after alef is often dropped or added (سبهاء / سبها)
             form = form[:-1]
-        if out and form.isdigit() and out[-1][0] == "ال" and out[-1][2] == m.start():
+        elif form[0] <= "9" and form.isdigit() and out and out[-1][0] == "ال" \
+                and out[-1][2] == m.start():
             # "الـ27": the article on a number is part of the number (جسر الـ27 = جسر 27)
             out[-1] = (form, out[-1][1], m.end())
             continue
-        out.append((form, m.start(), m.end()))
+        append((form, m.start(), m.end()))
     return out
 
 
@@ -120,7 +124,8 @@ _CONJ = ("و", "ف")
 _PREP = ("ب", "ل", "ك")
 
 
-def proclitic_splits(form: str, min_stem: int = 2) -> list[tuple[int, str]]:
+@lru_cache(maxsize=262144)
+def proclitic_splits(form: str, min_stem: int = 2) -> tuple[tuple[int, str], ...]:
     """Ways to read `form` as proclitics + stem, as (number of prefix letters, stem), the
     unsplit reading first. The stem keeps its article: بالسودان -> السودان, never سودان."""
     splits = [(0, form)]
@@ -137,7 +142,7 @@ def proclitic_splits(form: str, min_stem: int = 2) -> list[tuple[int, str]]:
                 _add(splits, seen, n + 1, rest[1:])
         if n:
             _add(splits, seen, n, rest)
-    return splits
+    return tuple(splits)
 
 
 def _add(splits: list, seen: set, n: int, stem: str) -> None:
