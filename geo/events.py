@@ -1,0 +1,289 @@
+"""Conflict events and control statements from an article's sentences and resolved places.
+
+A sentence yields an event when it holds a trigger word of an event type (اشتباكات، غارة،
+سيطرت ...) that no denial, plan, threat or diplomacy word governs, and a place mention in the
+same clause. The event takes the place nearest its trigger (after it first, as Arabic puts the
+place after the verb), the factions named in the sentence, the casualties stated, and a date from
+the publication date and the sentence's time words. "يسيطر حفتر على سبها" (present tense,
+standing control) gives a control record instead of an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from gazetteer.model import AREA_KINDS
+from geo.dates import EventDate, resolve_date
+from geo.resolve import Mention
+from geo.text import normalize_name, proclitic_splits, split_sentences, tokenize
+
+FAMILY = {"armed_clash": "fight", "attack": "fight", "storming": "fight",
+          "airstrike": "remote", "shelling": "remote", "explosion": "remote",
+          "territory_taken": "control", "withdrawal": "control",
+          "abduction": "civilians", "killing": "civilians",
+          "protest": "protest", "mobilization": "mobilization"}
+
+
+def _lex(spec: dict[str, str]) -> dict[str, str]:
+    return {normalize_name(w): t for t, words in spec.items() for w in words.split()}
+
+
+# One-word triggers, in normalised form after proclitics are removed.
+TRIGGERS = _lex({
+    "armed_clash": "اشتباكات اشتباك اشتبكت اشتبك اشتبكوا مواجهات مواجهة معارك معركة اقتتال "
+                   "قتال",
+    "attack": "هجوم هجوما هجمات هاجم هاجمت هاجموا كمين استهدف استهدفت",
+    "storming": "اقتحام اقتحم اقتحمت اقتحموا اقتحمها دهم داهمت داهم",
+    "airstrike": "غارة غارات الغارة الغارات مسيرة مسيرات",
+    "shelling": "قصف قصفت قصفه قذائف القذائف صواريخ قصفا",
+    "explosion": "انفجار تفجير انفجرت مفخخة ناسفة",
+    "territory_taken": "سيطرت سيطرته سيطرتها السيطرة استعادت استعادة حررت تحرير بسطت",
+    "withdrawal": "انسحاب انسحبت انسحب انسحبوا الانسحاب تراجعت",
+    "abduction": "اختطاف اختطفت خطف اختطف خطفت",
+    "killing": "اغتيال اغتيل إعدام اعدام أعدم",
+    "protest": "احتجاج احتجاجات تظاهرة تظاهرات مظاهرة مظاهرات متظاهرون المتظاهرون "
+               "محتجون المحتجون اعتصام",
+    "mobilization": "حشد حشود تحشيد النفير تعبئة احتشدت احتشد تعزيزات",
+})
+# An airstrike is a قصف by aircraft: "قصف جوي", "قصفت طائرة".
+AIR_WORDS = frozenset(normalize_name(w) for w in "جوي جوية الجوي الجوية طائرة طائرات الطيران "
+                      "مقاتلات مروحية مروحيات عمودية".split())
+
+# Words that make a trigger something other than a concrete event that happened.
+DENIAL = frozenset(normalize_name(w) for w in "نفى نفت ينفي تنفي نفي".split())
+PLAN = frozenset(normalize_name(w) for w in
+                 "سوف ستشن سيشن يعتزم تعتزم اعتزام تستعد يستعد للاستعداد الاستعداد جهزت "
+                 "تهدد يهدد تهديد هدد توعد المقبلة المقبل القادمة خطة لمواجهة لعملية "
+                 "بهدف هدفه هدفها اجل لتحرير لتطهير تطهير لبسط لوقف".split())
+DIPLOMACY = frozenset(normalize_name(w) for w in
+                      "اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
+                      "ندد تنديد أدان دان يدين بحث".split())
+# Standing control: "يسيطر حفتر على ..." (present tense), "تخضع لسيطرة".
+STANDING = frozenset(normalize_name(w) for w in "يسيطر تسيطر يُسيطر تخضع يخضع الخاضعة".split())
+
+_NUM_WORDS = {normalize_name(w): n for w, n in (
+    ("شخص", 1), ("شخصين", 2), ("اثنين", 2), ("ثلاثة", 3), ("أربعة", 4), ("خمسة", 5),
+    ("ستة", 6), ("سبعة", 7), ("ثمانية", 8), ("تسعة", 9), ("عشرة", 10),
+    # ACLED's conventions for vague counts: several/many = 10, dozens = 12, hundreds = 100
+    ("عدة", 10), ("عدد", 10), ("عشرات", 12), ("مئات", 100))}
+_KILLED = frozenset(normalize_name(w) for w in
+                    "قتيل قتيلا قتيلًا قتلى القتلى قتلوا قتل مقتل مصرع قضوا حتفهم شهيدا شهداء "
+                    "داعشيا".split())
+_INJURED = frozenset(normalize_name(w) for w in
+                     "جريح جريحا جرحى جرح إصابة اصابة إصابات مصابا مصابين أصيب اصيب آخرين".split())
+
+
+@dataclass(slots=True)
+class Event:
+    id: str
+    type: str
+    place: Mention
+    geo_precision: int
+    actors: list[str]
+    controller_after: str | None
+    date: EventDate
+    fatalities: int | None
+    injuries: int | None
+    sentence: str
+    start: int
+    end: int
+    confidence: float
+    trigger: str = ""
+
+    @property
+    def family(self) -> str:
+        return FAMILY[self.type]
+
+    def to_json(self) -> dict:
+        p = self.place.place
+        return {"id": self.id, "type": self.type, "family": self.family, "lat": round(p.lat, 6),
+                "lon": round(p.lon, 6), "place_id": p.id, "place_en": p.name_en,
+                "place_ar": p.name_ar, "district": p.district, "geo_precision": self.geo_precision,
+                "in_libya": p.in_libya, "actors": self.actors,
+                "controller_after": self.controller_after, "date": self.date.iso(),
+                "date_precision": self.date.precision, "fatalities": self.fatalities,
+                "injuries": self.injuries, "sentence": self.sentence, "start": self.start,
+                "end": self.end, "place_start": self.place.start, "place_end": self.place.end,
+                "confidence": round(self.confidence, 3)}
+
+
+@dataclass(slots=True)
+class ControlRecord:
+    place: Mention
+    faction: str
+    as_of: date | None
+    sentence: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        p = self.place.place
+        return {"place_id": p.id, "place_en": p.name_en, "lat": round(p.lat, 6),
+                "lon": round(p.lon, 6), "faction": self.faction,
+                "as_of": self.as_of.isoformat() if self.as_of else None,
+                "sentence": self.sentence, "start": self.start, "end": self.end}
+
+
+@dataclass(slots=True)
+class Extraction:
+    events: list[Event] = field(default_factory=list)
+    control: list[ControlRecord] = field(default_factory=list)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def event_id(article_hash: str, start: int, end: int, type_: str, place_id: str) -> str:
+    """Stable across runs and engines: DESIGN.md's recipe."""
+    raw = f"{article_hash}|{start}|{end}|{type_}|{place_id}"
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()[:20]
+
+
+# Words that come before their number ("مقتل 24", "جرح 150"); the others follow it ("24 قتيلا").
+_LEADING = frozenset(normalize_name(w) for w in
+                     "مقتل مصرع قتل جرح إصابة اصابة إصابات أصيب اصيب سقوط".split())
+
+
+def _number(w: str) -> int | None:
+    return int(w) if w.isdigit() else _NUM_WORDS.get(w)
+
+
+def casualties(words: list[str]) -> tuple[int | None, int | None]:
+    """(fatalities, injuries) stated in a sentence's normalised words: "24 قتيلا", "مقتل 24
+    شخصا وجرح 150 آخرين", "أكثر من 40 داعشيا", "عشرات القتلى" (12, ACLED's convention)."""
+    found: dict[str, int | None] = {"killed": None, "injured": None}
+    used: set[int] = set()
+    for i, w in enumerate(words):
+        stems = {s for _, s in proclitic_splits(w)}
+        what = "killed" if stems & _KILLED else "injured" if stems & _INJURED else None
+        if what is None or found[what] is not None:
+            continue
+        if stems & _LEADING:
+            order = [i + 1, i + 2]
+        else:
+            order = [i - 1, i - 2, i + 1]
+        for j in order:
+            if 0 <= j < len(words) and j not in used and _number(words[j]) is not None:
+                found[what] = _number(words[j])
+                used.add(j)
+                break
+    return found["killed"], found["injured"]
+
+
+_CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
+
+
+class EventExtractor:
+    """Events of one article from its text and resolved mentions."""
+
+    def __init__(self, factions=None):
+        self.factions = factions
+
+    def extract(self, text: str, mentions: list[Mention], published: date | None) -> Extraction:
+        out = Extraction()
+        art_hash = content_hash(text)
+        year = published.year if published else None
+        for s_start, s_end in split_sentences(text):
+            sentence = text[s_start:s_end]
+            places = [m for m in mentions if s_start <= m.start < s_end]
+            if not places:
+                continue
+            toks = tokenize(sentence)
+            words = [t[0] for t in toks]
+            stems = [{s for _, s in proclitic_splits(w)} for w in words]
+            actors = self._actors(sentence, year)
+            when = resolve_date(words, published)
+            standing = [i for i, st in enumerate(stems) if st & STANDING]
+            if standing and actors:
+                for m in places:
+                    if m.start - s_start > toks[standing[0]][1] and not m.place.is_area:
+                        out.control.append(ControlRecord(m, actors[0], published, sentence,
+                                                         s_start, s_end))
+                continue
+            seen_types: set[tuple[str, str]] = set()
+            for i, st in enumerate(stems):
+                type_ = next((TRIGGERS[s] for s in st if s in TRIGGERS), None)
+                if type_ is None or self._not_concrete(stems, i):
+                    continue
+                if type_ == "shelling" and any(words[j] in AIR_WORDS
+                                               for j in range(i + 1, min(i + 4, len(words)))):
+                    type_ = "airstrike"
+                trig_pos = s_start + toks[i][1]
+                place = self._place_for(sentence, s_start, trig_pos, places)
+                if place is None:
+                    continue
+                key = (type_, place.place.id)
+                if key in seen_types:
+                    continue
+                seen_types.add(key)
+                killed, injured = casualties(words) if FAMILY[type_] in (
+                    "fight", "remote", "civilians") else (None, None)
+                precision = self._geo_precision(sentence, s_start, place)
+                controller = self._controller(type_, actors)
+                conf = 0.45 + (0.2 if actors else 0) + (0.15 if precision == 1 else 0) \
+                    + 0.2 * place.score
+                out.events.append(Event(
+                    event_id(art_hash, s_start, s_end, type_, place.place.id), type_, place,
+                    precision, actors, controller, when, killed, injured, sentence.strip(),
+                    s_start, s_end, min(conf, 1.0), toks[i][0]))
+        return out
+
+    def _actors(self, sentence: str, year: int | None) -> list[str]:
+        if self.factions is None:
+            return []
+        found = []
+        for a in self.factions.find_actors(sentence, year):
+            if a.faction_id not in found:
+                found.append(a.faction_id)
+        return found
+
+    @staticmethod
+    def _not_concrete(stems: list[set[str]], i: int) -> bool:
+        """A denial, plan, threat or diplomatic word governs the trigger (within the few words
+        before it), or the trigger is a noun of a future operation."""
+        window = stems[max(0, i - 10):i]
+        for st in window:
+            if st & DENIAL or st & PLAN:
+                return True
+        window = stems[max(0, i - 3):i]
+        return any(st & DIPLOMACY for st in window)
+
+    @staticmethod
+    def _place_for(sentence: str, s_start: int, trig_pos: int,
+                   places: list[Mention]) -> Mention | None:
+        """The place of the trigger's clause: the first after it, else the last before it;
+        places abroad only when nothing in Libya is named, never the country as a whole."""
+        def clause_of(pos: int) -> int:
+            return sum(1 for m in _CLAUSE_BREAK.finditer(sentence[:pos - s_start]))
+
+        usable = [m for m in places if m.place.kind != "country"]
+        if not usable:
+            return None
+        clause = clause_of(trig_pos)
+        same = [m for m in usable if clause_of(m.start) == clause] or usable
+        libyan = [m for m in same if m.place.in_libya] or same
+        after = [m for m in libyan if m.start >= trig_pos]
+        if after:
+            return min(after, key=lambda m: m.start)
+        return max(libyan, key=lambda m: m.start)
+
+    @staticmethod
+    def _geo_precision(sentence: str, s_start: int, m: Mention) -> int:
+        if m.place.kind in AREA_KINDS:
+            return 3
+        before = sentence[max(0, m.start - s_start - 12):m.start - s_start]
+        if re.search(r"(جنوب|شمال|شرق|غرب|قرب|ضواحي|محيط|أطراف|اطراف)ي?\s*$", before):
+            return 2
+        return 1
+
+    @staticmethod
+    def _controller(type_: str, actors: list[str]) -> str | None:
+        if type_ == "territory_taken" and actors:
+            return actors[0]
+        if type_ == "withdrawal" and len(actors) >= 2:
+            return actors[1]  # "انسحبت X بعد اشتباك مع Y": Y holds the ground
+        return None
