@@ -65,48 +65,77 @@ def _weekday_before(published: date, weekday: int, last_week: bool) -> date:
     return published - timedelta(days=back)
 
 
-def resolve_date(words: list[str], published: date | None) -> EventDate:
-    """The date a sentence's event happened, from its normalised words and the publication
-    date. Explicit dates win over relative words; without any, the publication date stands
-    with a week's precision (news reports what happened in the days before)."""
-    if published is None:
-        return EventDate(None, None, "no publication date")
+def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDate]]:
+    """Every time expression of a sentence as (word index, date)."""
+    out: list[tuple[int, EventDate]] = []
     n = len(words)
     for i, w in enumerate(words):
-        # "4 أبريل" / "منذ 4 نيسان" / "4 أبريل 2019"
-        if w.isdigit() and 1 <= int(w) <= 31 and i + 1 < n:
-            month = MONTHS.get(words[i + 1])
-            if month is None and i + 2 < n and words[i + 1] in _MONTH_FIRST:
-                month = MONTHS.get(f"{words[i + 1]} {words[i + 2]}")
-            if month:
-                year = published.year
-                nxt = words[i + 2] if i + 2 < n else ""
-                if nxt.isdigit() and len(nxt) == 4:
-                    year = int(nxt)
-                elif month > published.month:
-                    year -= 1  # "4 ديسمبر" in a January article is last December
-                try:
-                    return EventDate(date(year, month, int(w)), "day", f"{w} {words[i + 1]}")
-                except ValueError:
-                    pass
-    for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < n else ""
+        month = MONTHS.get(w)
+        if month is None and w in _MONTH_FIRST:
+            month = MONTHS.get(f"{w} {nxt}")
+        if month and i > 0 and words[i - 1].isdigit() and 1 <= int(words[i - 1]) <= 31:
+            # "4 أبريل" / "منذ 4 نيسان" / "4 أبريل 2019"
+            year = _year_after(words, i, published, month)
+            try:
+                out.append((i - 1, EventDate(date(year, month, int(words[i - 1])), "day",
+                                             f"{words[i - 1]} {w}")))
+            except ValueError:
+                pass
+            continue
+        if month and (i > 0 and words[i - 1] in ("في", "خلال", "منذ", "مطلع", "اواخر", "منتصف",
+                                                  "مواجهات", "شهر")
+                      or (i + 1 < n and (nxt.isdigit() and len(nxt) == 4 or nxt == "الماضي"))):
+            # "في يونيو 2018", "في أبريل الماضي": a month, dated to its 15th
+            year = _year_after(words, i, published, month)
+            out.append((i, EventDate(date(year, month, 15), "month", w)))
+            continue
         if w == "امس":
             if nxt == "الاول":
-                return EventDate(published - timedelta(days=2), "day", "أمس الأول")
-            return EventDate(published - timedelta(days=1), "day", "أمس")
-        if w == "الليله" and nxt == "الماضيه":
-            return EventDate(published - timedelta(days=1), "day", "الليلة الماضية")
-        if w in WEEKDAYS and (i == 0 or words[i - 1] not in ("سوق",)):
-            last = nxt in ("الماضي", "الماضيه", "الماضيين") or (
-                i + 3 < n and words[i + 3] in ("الماضيين",))
+                out.append((i, EventDate(published - timedelta(days=2), "day", "أمس الأول")))
+            else:
+                out.append((i, EventDate(published - timedelta(days=1), "day", "أمس")))
+        elif w == "غداه":
+            # "غداة اشتباكات": said the day after the clashes, which were on the day before
+            out.append((i, EventDate(published - timedelta(days=1), "day", "غداة")))
+        elif w == "الليله" and nxt == "الماضيه":
+            out.append((i, EventDate(published - timedelta(days=1), "day", "الليلة الماضية")))
+        elif w in WEEKDAYS and (i == 0 or words[i - 1] != "سوق"):
             if nxt in ("المقبل", "المقبله", "القادم", "القادمه"):
                 continue  # a day to come is no event date
-            return EventDate(_weekday_before(published, WEEKDAYS[w], last), "day", w)
-        if w == "اليوم" or (w in ("صباح", "مساء", "فجر", "ظهر", "ليل") and nxt == "اليوم"):
-            return EventDate(published, "day", "اليوم")
-        if w == "الاسبوع" and nxt == "الماضي":
-            return EventDate(published - timedelta(days=7), "week", "الأسبوع الماضي")
-        if w == "الشهر" and nxt == "الماضي":
-            return EventDate(published - timedelta(days=30), "month", "الشهر الماضي")
-    return EventDate(published, "week", "publication date")
+            last = nxt in ("الماضي", "الماضيه", "الماضيين") or (
+                i + 3 < n and words[i + 3] == "الماضيين")
+            out.append((i, EventDate(_weekday_before(published, WEEKDAYS[w], last), "day", w)))
+        elif w == "اليوم" or (w in ("صباح", "مساء", "فجر", "ظهر", "ليل") and nxt == "اليوم"):
+            out.append((i, EventDate(published, "day", "اليوم")))
+        elif w == "الاسبوع" and nxt == "الماضي":
+            out.append((i, EventDate(published - timedelta(days=7), "week", "الأسبوع الماضي")))
+        elif w == "الشهر" and nxt == "الماضي":
+            out.append((i, EventDate(published - timedelta(days=30), "month", "الشهر الماضي")))
+        elif (w == "ايام" and i > 0 and words[i - 1] == "قبل") or (
+                w == "الايام" and nxt == "الماضيه"):
+            out.append((i, EventDate(published - timedelta(days=3), "week", "قبل أيام")))
+    return out
+
+
+def _year_after(words: list[str], i: int, published: date, month: int) -> int:
+    for j in (i + 1, i + 2):
+        if j < len(words) and words[j].isdigit() and len(words[j]) == 4:
+            return int(words[j])
+    # "4 ديسمبر" or "أبريل الماضي" in an earlier month of the year is last year's
+    return published.year - 1 if month > published.month else published.year
+
+
+def resolve_date(words: list[str], published: date | None, near: int | None = None) -> EventDate:
+    """The date a sentence's event happened, from its normalised words and the publication
+    date: the time expression nearest the event's trigger (word index `near`), else the first.
+    Without any, the publication date stands with a week's precision (news reports what
+    happened in the days before)."""
+    if published is None:
+        return EventDate(None, None, "no publication date")
+    found = date_mentions(words, published)
+    if not found:
+        return EventDate(published, "week", "publication date")
+    if near is None:
+        return found[0][1]
+    return min(found, key=lambda f: (abs(f[0] - near), f[0] > near))[1]

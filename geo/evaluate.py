@@ -136,3 +136,119 @@ def evaluate(gold_docs: Iterable[dict], predict: Callable[[str], list[dict]],
         text = (root / d["doc"]).read_text(encoding="utf-8")
         score_document(predict(text), d["places"], score, d["doc"])
     return score
+
+
+# -- events ----------------------------------------------------------------------------------
+EVENT_PLACE_KM = 25.0
+FAMILY_OF = {"armed_clash": "fight", "attack": "fight", "storming": "fight",
+             "airstrike": "remote", "shelling": "remote", "explosion": "remote",
+             "territory_taken": "control", "withdrawal": "control",
+             "abduction": "civilians", "killing": "civilians",
+             "protest": "protest", "mobilization": "mobilization"}
+
+
+@dataclass
+class EventScore:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    actor_scores: list[float] = field(default_factory=list)
+    date_hits: list[bool] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def actor_accuracy(self) -> float:
+        return sum(self.actor_scores) / len(self.actor_scores) if self.actor_scores else 1.0
+
+    @property
+    def date_accuracy(self) -> float:
+        return sum(self.date_hits) / len(self.date_hits) if self.date_hits else 1.0
+
+    def as_dict(self) -> dict:
+        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3),
+                "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn,
+                "actor_accuracy": round(self.actor_accuracy, 3),
+                "date_accuracy": round(self.date_accuracy, 3),
+                "dated_matches": len(self.date_hits)}
+
+
+def _families(gold: dict) -> set[str]:
+    return {FAMILY_OF[t] for t in [gold["type"], *gold.get("alt_types", [])]}
+
+
+def _dated_by_text(gold: dict) -> bool:
+    """The text states or implies the date (not merely the publication date, not undated)."""
+    basis = (gold.get("date_basis") or "").lower()
+    return bool(gold.get("date")) and not basis.startswith(("no time expression", "not dated",
+                                                             "past, undated"))
+
+
+def score_events(pred: list[dict], gold: list[dict], score: EventScore, doc: str = "") -> None:
+    """Match events by type family and place (within 25 km), preferring the same sentence.
+    Actor accuracy is the Jaccard overlap of actor sets on matched events; date accuracy counts
+    matched events whose date the text states or implies."""
+    # gold events at a place without an independent coordinate cannot be scored by distance
+    unscored = {i for i, g in enumerate(gold) if g.get("lat") is None}
+    used: set[int] = set(unscored)
+    matched: dict[int, int] = {}
+
+    def cands(p: dict, same_sentence: bool) -> list[int]:
+        out = [i for i, g in enumerate(gold) if i not in used
+               and p["family"] in _families(g)
+               and km(p["lat"], p["lon"], g["lat"], g["lon"]) <= EVENT_PLACE_KM]
+        if same_sentence:
+            out = [i for i in out if gold[i]["sentence_start"] < p["end"]
+                   and p["start"] < gold[i]["sentence_end"]]
+        return out
+
+    # reports of the same sentence pair first, then the rest
+    for same in (True, False):
+        for k, p in enumerate(pred):
+            if k in matched:
+                continue
+            found = cands(p, same)
+            if found:
+                matched[k] = found[0]
+                used.add(found[0])
+    for k, p in enumerate(pred):
+        if k not in matched:
+            overlapping_unscored = any(
+                gold[i]["sentence_start"] < p["end"] and p["start"] < gold[i]["sentence_end"]
+                and p["family"] in _families(gold[i]) for i in unscored)
+            if not overlapping_unscored:
+                score.fp += 1
+                score.errors.append(f"FP {doc} {p['type']} {p.get('place_en')} @{p['start']}")
+            continue
+        score.tp += 1
+        g = gold[matched[k]]
+        ga, pa = set(g.get("actors") or []), set(p.get("actors") or [])
+        score.actor_scores.append(1.0 if not ga and not pa else len(ga & pa) / len(ga | pa))
+        if _dated_by_text(g):
+            score.date_hits.append(p.get("date") == g["date"])
+    for i, g in enumerate(gold):
+        if i not in used:
+            score.fn += 1
+            score.errors.append(f"FN {doc} {g['type']} {g['place_en']} @{g['sentence_start']}")
+
+
+def evaluate_events(gold_docs: Iterable[dict], predict: Callable[[str, str | None], list[dict]],
+                    root: Path = Path(".")) -> EventScore:
+    """Run `predict(text, published)` on each gold article and score its events."""
+    score = EventScore()
+    for d in gold_docs:
+        text = (root / d["doc"]).read_text(encoding="utf-8")
+        score_events(predict(text, d.get("published")), d["events"], score, d["doc"])
+    return score

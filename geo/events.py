@@ -11,6 +11,7 @@ standing control) gives a control record instead of an event.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -174,6 +175,29 @@ def casualties(words: list[str]) -> tuple[int | None, int | None]:
     return found["killed"], found["injured"]
 
 
+MIN_ACTOR_CONFIDENCE = 0.5
+
+# The word before a place name that makes the name part of an organisation's.
+ORG_HEADS = frozenset(normalize_name(w) for w in
+                      "حماية ثوار مجاهدي شورى بلدي البلدي أعيان حكماء جامعة مديرية أمن".split())
+NEGATION = frozenset(normalize_name(w) for w in "لم لن لا ليس دون فقدت فقد".split())
+
+# Types that are separate events even at the same place in the same sentence: a storming, an
+# abduction and a mobilisation are three things; a clash that ends in a capture is one.
+_MERGING = {("fight", "control"), ("control", "fight"), ("control", "control"),
+            ("fight", "fight"), ("remote", "remote")}
+
+
+def _separate(first: str, second: str) -> bool:
+    return (FAMILY[first], FAMILY[second]) not in _MERGING
+
+
+def is_heading(sentence: str) -> bool:
+    """A headline, subheading or photo caption: a short line with no sentence punctuation.
+    Such lines repeat what the body reports."""
+    line = sentence.strip()
+    return "\n" not in line and len(line.split()) < 10 and not line.endswith((".", "!", "؟", "?"))
+
 _CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
 
 
@@ -187,16 +211,17 @@ class EventExtractor:
         out = Extraction()
         art_hash = content_hash(text)
         year = published.year if published else None
+        starts = [m.start for m in mentions]  # mentions come sorted by position
+        reported: set[tuple[str, str, str | None]] = set()
         for s_start, s_end in split_sentences(text):
             sentence = text[s_start:s_end]
-            places = [m for m in mentions if s_start <= m.start < s_end]
-            if not places:
+            places = mentions[bisect_left(starts, s_start):bisect_left(starts, s_end)]
+            if not places or is_heading(sentence):
                 continue
             toks = tokenize(sentence)
             words = [t[0] for t in toks]
             stems = [{s for _, s in proclitic_splits(w)} for w in words]
             actors = self._actors(sentence, year)
-            when = resolve_date(words, published)
             standing = [i for i, st in enumerate(stems) if st & STANDING]
             if standing and actors:
                 for m in places:
@@ -204,7 +229,14 @@ class EventExtractor:
                         out.control.append(ControlRecord(m, actors[0], published, sentence,
                                                          s_start, s_end))
                 continue
-            seen_types: set[tuple[str, str]] = set()
+            # clause of each position: count the clause breaks before it (once per sentence)
+            breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
+            usable = [m for m in places if m.place.kind != "country"
+                      and not self._in_organisation_name(text, m)]
+            by_clause: dict[int, list[Mention]] = {}
+            for m in usable:
+                by_clause.setdefault(bisect_right(breaks, m.start), []).append(m)
+            found: dict[str, Event] = {}  # place id -> this sentence's event there
             for i, st in enumerate(stems):
                 type_ = next((TRIGGERS[s] for s in st if s in TRIGGERS), None)
                 if type_ is None or self._not_concrete(stems, i):
@@ -213,23 +245,51 @@ class EventExtractor:
                                                for j in range(i + 1, min(i + 4, len(words)))):
                     type_ = "airstrike"
                 trig_pos = s_start + toks[i][1]
-                place = self._place_for(sentence, s_start, trig_pos, places)
+                when = resolve_date(words, published, near=i)
+                place = self._place_for(bisect_right(breaks, trig_pos), trig_pos, by_clause,
+                                        usable)
                 if place is None:
                     continue
-                key = (type_, place.place.id)
-                if key in seen_types:
-                    continue
-                seen_types.add(key)
-                killed, injured = casualties(words) if FAMILY[type_] in (
-                    "fight", "remote", "civilians") else (None, None)
-                precision = self._geo_precision(sentence, s_start, place)
-                controller = self._controller(type_, actors)
-                conf = 0.45 + (0.2 if actors else 0) + (0.15 if precision == 1 else 0) \
-                    + 0.2 * place.score
-                out.events.append(Event(
-                    event_id(art_hash, s_start, s_end, type_, place.place.id), type_, place,
-                    precision, actors, controller, when, killed, injured, sentence.strip(),
-                    s_start, s_end, min(conf, 1.0), toks[i][0]))
+                for target in self._coordinated(text, place, usable):
+                    key = (FAMILY[type_], target.place.id, when.iso())
+                    if key in reported:
+                        continue  # the article repeats an incident it already reported
+                    reported.add(key)
+                    prior = found.get(target.place.id)
+                    if prior is not None and not _separate(prior.type, type_):
+                        continue  # "اقتحمت ... وسيطرت على": one incident at one place
+                    event = self._event(art_hash, type_, target, actors, when, words, sentence,
+                                        s_start, s_end, toks[i][0])
+                    if prior is None or FAMILY[prior.type] == FAMILY[type_]:
+                        found.setdefault(target.place.id, event)
+                    out.events.append(event)
+        return out
+
+    def _event(self, art_hash, type_, place, actors, when, words, sentence, s_start, s_end,
+               trigger) -> Event:
+        killed, injured = casualties(words) if FAMILY[type_] in (
+            "fight", "remote", "civilians") else (None, None)
+        precision = self._geo_precision(sentence, s_start, place)
+        conf = 0.45 + (0.2 if actors else 0) + (0.15 if precision == 1 else 0) + 0.2 * place.score
+        return Event(event_id(art_hash, s_start, s_end, type_, place.place.id), type_, place,
+                     precision, actors, self._controller(type_, actors), when, killed, injured,
+                     sentence.strip(), s_start, s_end, min(conf, 1.0), trigger)
+
+    @staticmethod
+    def _coordinated(text: str, first: Mention, usable: list[Mention]) -> list[Mention]:
+        """The place and the places listed after it: "منطقتي أبوشيبة والهيرة", "سوق الخميس
+        ومنطقتي السبيعة والرقيعات"."""
+        out = [first]
+        later = [m for m in usable if m.start > first.start]
+        for m in later:
+            gap = text[out[-1].end:m.start]
+            words = re.sub(r"[«»\"'“”]", " ", gap).split()
+            if len(gap) > 20 or len(words) > 1 or not (m.text.startswith("و") or "،" in gap
+                                                       or "," in gap or gap.strip().startswith("و")):
+                break
+            if words and not words[0].lstrip("و«\"").startswith(("منطق", "مدين", "بلد", "حي")):
+                break
+            out.append(m)
         return out
 
     def _actors(self, sentence: str, year: int | None) -> list[str]:
@@ -237,7 +297,8 @@ class EventExtractor:
             return []
         found = []
         for a in self.factions.find_actors(sentence, year):
-            if a.faction_id not in found:
+            # weak aliases (a bare country name) name a party, not necessarily an actor
+            if a.confidence >= MIN_ACTOR_CONFIDENCE and a.faction_id not in found:
                 found.append(a.faction_id)
         return found
 
@@ -249,27 +310,36 @@ class EventExtractor:
         for st in window:
             if st & DENIAL or st & PLAN:
                 return True
+        if any(st & NEGATION for st in stems[max(0, i - 6):i]):
+            return True  # "لن تستعيد السيطرة", "لا يستقيم ... إلا بالسيطرة"
         window = stems[max(0, i - 3):i]
         return any(st & DIPLOMACY for st in window)
 
     @staticmethod
-    def _place_for(sentence: str, s_start: int, trig_pos: int,
-                   places: list[Mention]) -> Mention | None:
-        """The place of the trigger's clause: the first after it, else the last before it;
-        places abroad only when nothing in Libya is named, never the country as a whole."""
-        def clause_of(pos: int) -> int:
-            return sum(1 for m in _CLAUSE_BREAK.finditer(sentence[:pos - s_start]))
-
-        usable = [m for m in places if m.place.kind != "country"]
+    def _place_for(trig_clause: int, trig_pos: int,
+                   by_clause: dict[int, list[Mention]], usable: list[Mention]) -> Mention | None:
+        """The place of the trigger's clause: the first after it, else the last before it.
+        A clause without a place takes the sentence's first town or facility (its topic: "
+        وسيطرت قوات ... على حاجز جسر 27 ..., لكنها انسحبت"), never a region. Places abroad
+        only when nothing in Libya is named; never the country as a whole."""
         if not usable:
             return None
-        clause = clause_of(trig_pos)
-        same = [m for m in usable if clause_of(m.start) == clause] or usable
+        same = by_clause.get(trig_clause)
+        if not same:
+            topic = [m for m in usable if not m.place.is_area]
+            return topic[0] if topic else None
         libyan = [m for m in same if m.place.in_libya] or same
         after = [m for m in libyan if m.start >= trig_pos]
         if after:
             return min(after, key=lambda m: m.start)
         return max(libyan, key=lambda m: m.start)
+
+    @staticmethod
+    def _in_organisation_name(text: str, m: Mention) -> bool:
+        """"قوة حماية طرابلس", "مجلس شورى مجاهدي درنة", "كتائب ثوار بنغازي": the place names
+        who acts, not where."""
+        before = text[max(0, m.start - 12):m.start].split()
+        return bool(before) and normalize_name(before[-1]) in ORG_HEADS
 
     @staticmethod
     def _geo_precision(sentence: str, s_start: int, m: Mention) -> int:

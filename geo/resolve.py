@@ -127,7 +127,7 @@ class _Match:
     quality: float  # 0..1, exact = 1
 
 
-_GAP_OK = re.compile(r"^[ \u00a0\t\-ـ]*$")
+_GAP_OK = re.compile(r"[ \u00a0\t\-ـ]*")
 
 
 class Resolver:
@@ -196,7 +196,7 @@ class Resolver:
     @staticmethod
     def _adjacent(toks, text, i, n) -> bool:
         for j in range(i, i + n - 1):
-            if not _GAP_OK.match(text[toks[j][2]:toks[j + 1][1]]):
+            if not _GAP_OK.fullmatch(text[toks[j][2]:toks[j + 1][1]]):
                 return False
         return True
 
@@ -385,7 +385,7 @@ class Resolver:
             if not {s for _, s in proclitic_splits(form)} & CAPITAL_WORDS:
                 continue
             nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
-            adjacent = i + 1 < len(toks) and _GAP_OK.match(text[end:toks[i + 1][1]])
+            adjacent = i + 1 < len(toks) and _GAP_OK.fullmatch(text[end:toks[i + 1][1]])
             if adjacent and nxt in LIBYAN_ADJ:
                 out.append(Mention(text[start:toks[i + 1][2]], start, toks[i + 1][2], tripoli,
                                    0.9, "العاصمه الليبيه", [], "alias"))

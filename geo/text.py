@@ -136,8 +136,10 @@ def proclitic_splits(form: str, min_stem: int = 2) -> tuple[tuple[int, str], ...
     for n, rest in heads:
         if rest[:1] in _PREP and len(rest) - 1 >= min_stem:
             if rest.startswith("لل") and len(rest) - 2 >= min_stem:
-                # لل + stem: the ل preposition fused with the article
+                # لل + stem: the ل preposition fused with the article (للزاوية = ل + الزاوية),
+                # or with an article whose own ل it swallowed (للواء = ل + اللواء)
                 _add(splits, seen, n + 1, "ا" + rest[1:])
+                _add(splits, seen, n + 1, "ال" + rest[1:])
             else:
                 _add(splits, seen, n + 1, rest[1:])
         if n:
