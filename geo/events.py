@@ -180,6 +180,9 @@ MIN_ACTOR_CONFIDENCE = 0.5
 # The word before a place name that makes the name part of an organisation's.
 ORG_HEADS = frozenset(normalize_name(w) for w in
                       "حماية ثوار مجاهدي شورى بلدي البلدي أعيان حكماء جامعة مديرية أمن".split())
+# Words that may stand between the places of one list: "مناطق صلاح الدين وعين زارة ومحور ..."
+LIST_WORDS = tuple(normalize_name(w) for w in "منطق مدين بلد حي محور محاور مناطق ضواحي مدن "
+                   "اطراف قري احياء".split())
 NEGATION = frozenset(normalize_name(w) for w in "لم لن لا ليس دون فقدت فقد".split())
 
 # Types that are separate events even at the same place in the same sentence: a storming, an
@@ -190,6 +193,11 @@ _MERGING = {("fight", "control"), ("control", "fight"), ("control", "control"),
 
 def _separate(first: str, second: str) -> bool:
     return (FAMILY[first], FAMILY[second]) not in _MERGING
+
+
+def _after_word(text: str, m: Mention, word: str) -> bool:
+    before = text[max(0, m.start - 8):m.start].split()
+    return bool(before) and before[-1] == word
 
 
 def is_heading(sentence: str) -> bool:
@@ -213,6 +221,7 @@ class EventExtractor:
         year = published.year if published else None
         starts = [m.start for m in mentions]  # mentions come sorted by position
         reported: set[tuple[str, str, str | None]] = set()
+        last_actors: list[str] = []
         for s_start, s_end in split_sentences(text):
             sentence = text[s_start:s_end]
             places = mentions[bisect_left(starts, s_start):bisect_left(starts, s_end)]
@@ -221,7 +230,9 @@ class EventExtractor:
             toks = tokenize(sentence)
             words = [t[0] for t in toks]
             stems = [{s for _, s in proclitic_splits(w)} for w in words]
-            actors = self._actors(sentence, year)
+            actors = self._actors(sentence, year) or last_actors
+            if actors:
+                last_actors = actors  # a sentence without a named party continues the last one
             standing = [i for i, st in enumerate(stems) if st & STANDING]
             if standing and actors:
                 for m in places:
@@ -246,10 +257,15 @@ class EventExtractor:
                     type_ = "airstrike"
                 trig_pos = s_start + toks[i][1]
                 when = resolve_date(words, published, near=i)
+                candidates = usable
+                if type_ == "mobilization":
+                    # reinforcements "من مصراتة" come from there; the event is where they go
+                    candidates = [m for m in usable if not _after_word(text, m, "من")]
                 place = self._place_for(bisect_right(breaks, trig_pos), trig_pos, by_clause,
-                                        usable)
-                if place is None:
-                    continue
+                                        candidates)
+                if place is None or (not place.place.in_libya
+                                     and FAMILY[type_] in ("control", "mobilization")):
+                    continue  # taking ground abroad is not what Libyan news reports
                 for target in self._coordinated(text, place, usable):
                     key = (FAMILY[type_], target.place.id, when.iso())
                     if key in reported:
@@ -287,7 +303,7 @@ class EventExtractor:
             if len(gap) > 20 or len(words) > 1 or not (m.text.startswith("و") or "،" in gap
                                                        or "," in gap or gap.strip().startswith("و")):
                 break
-            if words and not words[0].lstrip("و«\"").startswith(("منطق", "مدين", "بلد", "حي")):
+            if words and not normalize_name(words[0]).lstrip("و").startswith(LIST_WORDS):
                 break
             out.append(m)
         return out
@@ -324,7 +340,8 @@ class EventExtractor:
         only when nothing in Libya is named; never the country as a whole."""
         if not usable:
             return None
-        same = by_clause.get(trig_clause)
+        allowed = {id(m) for m in usable}
+        same = [m for m in by_clause.get(trig_clause, ()) if id(m) in allowed]
         if not same:
             topic = [m for m in usable if not m.place.is_area]
             return topic[0] if topic else None

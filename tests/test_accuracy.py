@@ -44,3 +44,36 @@ def test_scorer_counts_wrong_places_and_misses():
     s = Score()
     score_document(pred, gold, s)
     assert (s.tp, s.fp, s.fn) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("fixture,f1_floor", [("events_seeds.jsonl", 0.72),
+                                              ("events_extra.jsonl", 0.5)])
+def test_event_extraction_against_gold(gaz, fixture, f1_floor):
+    """Floors just under today's scores (the issue's targets are higher: see the README)."""
+    from geo.articles import Article
+    from geo.evaluate import evaluate_events
+    from geo.pipeline import parse_article
+
+    def predict(text, published):
+        return parse_article(Article("x", text, published=published), gaz)["events"]
+
+    score = evaluate_events(load_gold(GOLD / fixture), predict, root=ROOT)
+    assert score.f1 >= f1_floor, score.errors
+
+
+def test_event_scorer_prefers_the_same_sentence():
+    from geo.evaluate import EventScore, score_events
+
+    gold = [{"type": "armed_clash", "lat": 32.9, "lon": 13.2, "sentence_start": 0,
+             "sentence_end": 50, "actors": ["LNA", "GNA"], "date": "2019-04-05",
+             "date_basis": "اليوم", "place_en": "T"},
+            {"type": "armed_clash", "lat": 32.9, "lon": 13.2, "sentence_start": 100,
+             "sentence_end": 150, "actors": ["GNA"], "date": None, "place_en": "T"}]
+    pred = [{"type": "armed_clash", "family": "fight", "lat": 32.91, "lon": 13.2, "start": 100,
+             "end": 150, "actors": ["GNA"], "date": None},
+            {"type": "shelling", "family": "remote", "lat": 32.9, "lon": 13.2, "start": 0,
+             "end": 50, "actors": [], "date": None}]
+    s = EventScore()
+    score_events(pred, gold, s)
+    assert (s.tp, s.fp, s.fn) == (1, 1, 1)
+    assert s.actor_scores == [1.0]
