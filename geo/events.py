@@ -191,6 +191,10 @@ _MERGING = {("fight", "control"), ("control", "fight"), ("control", "control"),
             ("fight", "fight"), ("remote", "remote")}
 
 
+# Reports of fighting and of ground changing hands at one place on one day are one incident.
+_GROUP = {"fight": "ground", "control": "ground"}
+
+
 def _separate(first: str, second: str) -> bool:
     return (FAMILY[first], FAMILY[second]) not in _MERGING
 
@@ -198,6 +202,17 @@ def _separate(first: str, second: str) -> bool:
 def _after_word(text: str, m: Mention, word: str) -> bool:
     before = text[max(0, m.start - 8):m.start].split()
     return bool(before) and before[-1] == word
+
+
+def _word_forms(word: str) -> set[str]:
+    """A word without its proclitics, and without its article: trigger and cue lists are
+    written bare (اشتباكات matches الاشتباكات, والاشتباكات, بالاشتباكات)."""
+    forms = set()
+    for _, stem in proclitic_splits(word):
+        forms.add(stem)
+        if stem.startswith("ال") and len(stem) > 3:
+            forms.add(stem[2:])
+    return forms
 
 
 def is_heading(sentence: str) -> bool:
@@ -229,7 +244,7 @@ class EventExtractor:
                 continue
             toks = tokenize(sentence)
             words = [t[0] for t in toks]
-            stems = [{s for _, s in proclitic_splits(w)} for w in words]
+            stems = [_word_forms(w) for w in words]
             actors = self._actors(sentence, year) or last_actors
             if actors:
                 last_actors = actors  # a sentence without a named party continues the last one
@@ -267,12 +282,14 @@ class EventExtractor:
                                      and FAMILY[type_] in ("control", "mobilization")):
                     continue  # taking ground abroad is not what Libyan news reports
                 for target in self._coordinated(text, place, usable):
-                    key = (FAMILY[type_], target.place.id, when.iso())
+                    key = (_GROUP.get(FAMILY[type_], FAMILY[type_]), target.place.id,
+                           when.iso())
                     if key in reported:
                         continue  # the article repeats an incident it already reported
                     reported.add(key)
                     prior = found.get(target.place.id)
-                    if prior is not None and not _separate(prior.type, type_):
+                    if prior is not None and not _separate(prior.type, type_) \
+                            and prior.date == when:
                         continue  # "اقتحمت ... وسيطرت على": one incident at one place
                     event = self._event(art_hash, type_, target, actors, when, words, sentence,
                                         s_start, s_end, toks[i][0])
@@ -298,8 +315,8 @@ class EventExtractor:
         out = [first]
         later = [m for m in usable if m.start > first.start]
         for m in later:
-            gap = text[out[-1].end:m.start]
-            words = re.sub(r"[«»\"'“”]", " ", gap).split()
+            gap = re.sub(r"[«»\"'“”]", " ", text[out[-1].end:m.start])
+            words = gap.split()
             if len(gap) > 20 or len(words) > 1 or not (m.text.startswith("و") or "،" in gap
                                                        or "," in gap or gap.strip().startswith("و")):
                 break
