@@ -58,7 +58,8 @@ DENIAL = frozenset(normalize_name(w) for w in "نفى نفت ينفي تنفي �
 PLAN = frozenset(normalize_name(w) for w in
                  "سوف ستشن سيشن يعتزم تعتزم اعتزام تستعد يستعد للاستعداد الاستعداد جهزت "
                  "تهدد يهدد تهديد هدد توعد المقبلة المقبل القادمة خطة لمواجهة لعملية "
-                 "بهدف هدفه هدفها اجل لتحرير لتطهير تطهير لبسط لوقف".split())
+                 "بهدف هدفه هدفها اجل لتحرير لتطهير تطهير لبسط لوقف وقف ايقاف تحقيق "
+                 "يخشى تخشى مخاوف".split())
 DIPLOMACY = frozenset(normalize_name(w) for w in
                       "اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
                       "ندد تنديد أدان دان يدين بحث".split())
@@ -183,6 +184,7 @@ ORG_HEADS = frozenset(normalize_name(w) for w in
 # Words that may stand between the places of one list: "مناطق صلاح الدين وعين زارة ومحور ..."
 LIST_WORDS = tuple(normalize_name(w) for w in "منطق مدين بلد حي محور محاور مناطق ضواحي مدن "
                    "اطراف قري احياء".split())
+ORG_PHRASES = frozenset(normalize_name(w) for w in ("الدفاع عن", "تحرير", "شباب"))
 NEGATION = frozenset(normalize_name(w) for w in "لم لن لا ليس دون فقدت فقد".split())
 
 # Types that are separate events even at the same place in the same sentence: a storming, an
@@ -215,6 +217,11 @@ def _word_forms(word: str) -> set[str]:
     return forms
 
 
+def _is_title_line(text: str, start: int, end: int) -> bool:
+    """The article's first line when a blank line follows it: its headline."""
+    return not text[:start].strip() and ("\n\n" in text[start:end] or text[end:end + 1] == "\n")
+
+
 def is_heading(sentence: str) -> bool:
     """A headline, subheading or photo caption: a short line with no sentence punctuation.
     Such lines repeat what the body reports."""
@@ -240,7 +247,7 @@ class EventExtractor:
         for s_start, s_end in split_sentences(text):
             sentence = text[s_start:s_end]
             places = mentions[bisect_left(starts, s_start):bisect_left(starts, s_end)]
-            if not places or is_heading(sentence):
+            if not places or is_heading(sentence) or _is_title_line(text, s_start, s_end):
                 continue
             toks = tokenize(sentence)
             words = [t[0] for t in toks]
@@ -273,6 +280,9 @@ class EventExtractor:
                 trig_pos = s_start + toks[i][1]
                 when = resolve_date(words, published, near=i)
                 candidates = usable
+                if words[i].lstrip("وفبل").startswith("ال") and not by_clause.get(
+                        bisect_right(breaks, trig_pos)):
+                    continue  # "الهجوم", "الغارة" with no place of its own: a report recalled
                 if type_ == "mobilization":
                     # reinforcements "من مصراتة" come from there; the event is where they go
                     candidates = [m for m in usable if not _after_word(text, m, "من")]
@@ -372,8 +382,9 @@ class EventExtractor:
     def _in_organisation_name(text: str, m: Mention) -> bool:
         """"قوة حماية طرابلس", "مجلس شورى مجاهدي درنة", "كتائب ثوار بنغازي": the place names
         who acts, not where."""
-        before = text[max(0, m.start - 12):m.start].split()
-        return bool(before) and normalize_name(before[-1]) in ORG_HEADS
+        before = [normalize_name(w) for w in text[max(0, m.start - 16):m.start].split()]
+        return bool(before) and (before[-1] in ORG_HEADS
+                                 or " ".join(before[-2:]) in ORG_PHRASES)
 
     @staticmethod
     def _geo_precision(sentence: str, s_start: int, m: Mention) -> int:
