@@ -212,7 +212,9 @@ def score_events(pred: list[dict], gold: list[dict], score: EventScore, doc: str
         if same_sentence:
             out = [i for i in out if gold[i]["sentence_start"] < p["end"]
                    and p["start"] < gold[i]["sentence_end"]]
-        return out
+        # the best pairing first: same type, then same date
+        return sorted(out, key=lambda i: (gold[i]["type"] != p["type"],
+                                          gold[i].get("date") != p.get("date")))
 
     # reports of the same sentence pair first, then the rest
     for same in (True, False):

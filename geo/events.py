@@ -206,6 +206,10 @@ def _after_word(text: str, m: Mention, word: str) -> bool:
     return bool(before) and before[-1] == word
 
 
+def _distinct(ids) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
 def _word_forms(word: str) -> set[str]:
     """A word without its proclitics, and without its article: trigger and cue lists are
     written bare (اشتباكات matches الاشتباكات, والاشتباكات, بالاشتباكات)."""
@@ -252,7 +256,8 @@ class EventExtractor:
             toks = tokenize(sentence)
             words = [t[0] for t in toks]
             stems = [_word_forms(w) for w in words]
-            actors = self._actors(sentence, year) or last_actors
+            actor_mentions = self._actor_mentions(sentence, year)
+            actors = _distinct(a.faction_id for a in actor_mentions) or last_actors
             if actors:
                 last_actors = actors  # a sentence without a named party continues the last one
             standing = [i for i, st in enumerate(stems) if st & STANDING]
@@ -264,6 +269,10 @@ class EventExtractor:
                 continue
             # clause of each position: count the clause breaks before it (once per sentence)
             breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
+            actors_by_clause: dict[int, list[str]] = {}
+            for a in actor_mentions:
+                actors_by_clause.setdefault(bisect_right(breaks, s_start + a.start),
+                                            []).append(a.faction_id)
             usable = [m for m in places if m.place.kind != "country"
                       and not self._in_organisation_name(text, m)]
             by_clause: dict[int, list[Mention]] = {}
@@ -301,7 +310,11 @@ class EventExtractor:
                     if prior is not None and not _separate(prior.type, type_) \
                             and prior.date == when:
                         continue  # "اقتحمت ... وسيطرت على": one incident at one place
-                    event = self._event(art_hash, type_, target, actors, when, words, sentence,
+                    # ground changes hands by the party of its own clause ("أعلنت قوات الجيش
+                    # سيطرتها"); fighting and strikes involve every party the sentence names
+                    local = actors_by_clause.get(bisect_right(breaks, trig_pos))
+                    who = _distinct(local) if FAMILY[type_] == "control" and local else actors
+                    event = self._event(art_hash, type_, target, who, when, words, sentence,
                                         s_start, s_end, toks[i][0])
                     if prior is None or FAMILY[prior.type] == FAMILY[type_]:
                         found.setdefault(target.place.id, event)
@@ -335,15 +348,12 @@ class EventExtractor:
             out.append(m)
         return out
 
-    def _actors(self, sentence: str, year: int | None) -> list[str]:
+    def _actor_mentions(self, sentence: str, year: int | None) -> list:
         if self.factions is None:
             return []
-        found = []
-        for a in self.factions.find_actors(sentence, year):
-            # weak aliases (a bare country name) name a party, not necessarily an actor
-            if a.confidence >= MIN_ACTOR_CONFIDENCE and a.faction_id not in found:
-                found.append(a.faction_id)
-        return found
+        # weak aliases (a bare country name) name a party, not necessarily an actor
+        return [a for a in self.factions.find_actors(sentence, year)
+                if a.confidence >= MIN_ACTOR_CONFIDENCE]
 
     @staticmethod
     def _not_concrete(stems: list[set[str]], i: int) -> bool:
