@@ -212,5 +212,131 @@ def geonames(file, alternate_names, country):
     click.echo(f"imported {n} places into {path}")
 
 
+# == event store: ingest, events (geo/store.py, geo/ingest.py) ====================================
+_DB_HELP = "GeoPackage event store.  [default: $MARSAD_DB, else ./events.gpkg]"
+
+
+def _db(db_path: str | None) -> Path:
+    from geo.store import default_db_path
+
+    return Path(db_path) if db_path else default_db_path()
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--reprocess", is_flag=True, help="Process every stored article again from its "
+              "stored text (articles of an older pipeline version always are).")
+@click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
+              "the embedded one.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def ingest(paths, db_path, reprocess, gaz_path, quiet):
+    """Store the places, events and control records of articles in a GeoPackage.
+
+    PATHS are files (.txt, .json, .jsonl with {text, url, published, source, title}) or
+    folders. The store opens in QGIS (layers events, mentions, control; table articles):
+
+    \b
+        marsad ingest seeds/                      # -> ./events.gpkg
+        marsad ingest news.jsonl --db libya.gpkg
+        marsad ingest --reprocess --db libya.gpkg # after a gazetteer update
+
+    Ingesting an article again changes nothing (articles are keyed by a hash of their text);
+    each article is written in its own transaction, so an interrupted ingest resumes by running
+    the same command again. Unreadable files are skipped and listed in the summary.
+    """
+    import sqlite3
+
+    from geo.ingest import ingest as ingest_articles
+    from geo.store import StoreError
+
+    if not paths and not reprocess:
+        raise click.UsageError("give files or folders to ingest (or --reprocess)")
+    db = _db(db_path)
+    gaz = _gazetteer(gaz_path)
+    progress = not quiet and sys.stderr.isatty()
+    try:
+        summary = ingest_articles(list(paths), db, gaz, reprocess=reprocess, progress=progress)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"{db}: {exc} (the store keeps every article committed "
+                                   "before the error)") from None
+    click.echo(f"{db}:")
+    for line in summary.lines():
+        click.echo(f"  {line}")
+    if summary.failed:
+        raise click.ClickException(f"{len(summary.failed)} article(s) could not be processed "
+                                   "(listed above); the store is unchanged for them")
+    read = summary.new + summary.unchanged + summary.reprocessed
+    if paths and not read and summary.skipped:
+        raise click.ClickException(f"no article could be read ({len(summary.skipped)} skipped)")
+
+
+@main.command()
+@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]),
+              default="table", show_default=True,
+              help="Actors are ';'-joined in table and csv, a JSON array in json and jsonl.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many events.")
+def events(db_path, fmt, limit):
+    """List the stored events, one row per report, ordered by date.
+
+    \b
+        marsad events
+        marsad events --db libya.gpkg --format csv > events.csv
+        marsad events --format jsonl | jq 'select(.family == "remote")'
+
+    Reports of one incident by several articles share an incident_id.
+    """
+    import sqlite3
+
+    from geo.store import LISTING_COLUMNS, EventStore, StoreError
+
+    try:
+        with EventStore(_db(db_path), create=False) as store:
+            rows = store.events(limit=limit)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {_db(db_path)}: {exc}") from None
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif fmt == "jsonl":
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(LISTING_COLUMNS)
+        for r in rows:
+            writer.writerow(["" if r[c] is None else _flat(c, r[c]) for c in LISTING_COLUMNS])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        _print_events_table(rows, LISTING_COLUMNS)
+
+
+def _flat(column: str, value) -> str:
+    return ";".join(value) if column == "actors" else str(value)
+
+
+def _print_events_table(rows: list[dict], columns: list[str]) -> None:
+    """Aligned columns; long text is cut (the full rows are in --format csv/json)."""
+    widest = {"sentence": 60, "url": 30, "doc": 30}
+    cells = [[("-" if r[c] is None or r[c] == [] else _flat(c, r[c])).replace("\n", " ")
+              for c in columns] for r in rows]
+    cells = [[v if len(v) <= widest.get(c, 24) else v[:widest.get(c, 24) - 1] + "…"
+              for c, v in zip(columns, row)] for row in cells]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    click.echo(f"({len(rows)} events)")
+# == end of event store section ====================================================================
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -48,7 +48,7 @@ _cue("مطار المطار مطاري بمطار", "airport airbase")
 _cue("حقل الحقل حقول حقلي بحقل", "oil_field")
 _cue("ميناء الميناء ميناءي موانئ مرفا بميناء", "port oil_terminal")
 _cue("معسكر المعسكر معسكرات بمعسكر", "camp")
-_cue("جسر الجسر بوابه البوابه حاجز الحاجز", "bridge checkpoint")
+_cue("جسر الجسر بوابه البوابه حاجز الحاجز معبر المعبر منفذ المنفذ", "bridge checkpoint")
 _cue("طريق الطريق", "road")
 _cue("واحه الواحه", "town village")
 # nouns whose complement is a place: "أهل الجنوب", "مطارات الجنوب", "سكان طرابلس"
@@ -127,7 +127,9 @@ class _Match:
     quality: float  # 0..1, exact = 1
 
 
-_GAP_OK = re.compile(r"[ \u00a0\t\-ـ]*")
+# What may separate the words of one name: spaces, a hyphen, and at most one line break (text
+# wrapped at a fixed width, "غرب\nليبيا"); a blank line ends it.
+_GAP_OK = re.compile(r"[ \u00a0\t\-ـ]*\n?[ \u00a0\t]*")
 
 
 class Resolver:

@@ -138,3 +138,15 @@ def test_offsets_point_into_the_original_text(resolver):
     for m in resolver.resolve(text):
         assert text[m.start:m.end] == m.text
     assert [m.place.name_en for m in resolver.resolve(text)] == ["Benghazi", "Tripoli"]
+
+
+def test_names_wrapped_over_a_line_break(resolver):
+    # seed 003 is wrapped at a fixed width: "غرب\nليبيا" is one name; a blank line ends a name
+    found = resolver.resolve("قواته المتمركزة في غرب\nليبيا بالتجهيز")
+    assert [m.place.kind for m in found] == ["region"] and found[0].text == "غرب\nليبيا"
+    assert all(m.place.kind != "region" for m in resolver.resolve("نحو الغرب\n\nليبيا بلد"))
+
+
+def test_border_crossing_names_carry_their_cue(resolver):
+    found = resolver.resolve("وأغلقت السلطات معبر رأس اجدير الحدودي مع تونس")
+    assert found[0].place.kind == "checkpoint"

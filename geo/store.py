@@ -1,0 +1,649 @@
+"""The event store: one GeoPackage file (EPSG:4326) that opens in QGIS, written with `sqlite3`.
+
+Why plain `sqlite3` and not `to_file`: an ingest must never leave an article half-written, so
+every article (its row, place mentions, events, control records and the incident links it
+changes) goes in one `BEGIN IMMEDIATE ... COMMIT`. The rollback journal (WAL off) makes that
+survive a SIGKILL: the next connection rolls the hot journal back.
+
+Layout (GeoPackage 1.3, `application_id` 'GPKG', `user_version` 10300):
+
+- `articles` (attributes): `id` = content hash of the text, the text itself (so reprocessing
+  needs no original files), metadata, and the `pipeline_version` that produced its rows;
+- `events`, `mentions`, `control` (Point features, column `geom`): one row per pipeline record,
+  each with `article_id`;
+- `rtree_<table>_geom`: the `gpkg_rtree_index` extension. It is kept up to date by the spec's
+  own triggers, which call `ST_IsEmpty`/`ST_MinX`/... . Plain sqlite lacks those functions, so
+  `connect` registers them on every connection Marsad opens; GDAL (QGIS, ogr2ogr) registers its
+  own, so edits made in QGIS keep the index right too — triggers filled from Python would not.
+
+Incidents: events of *different* articles are linked when they are in the same event family,
+within 5 km, within a day of each other and their actor sets intersect (or one is empty). The
+connected groups of that graph are incidents; `incident_id` is the smallest event id of the
+group (an event reported once is its own incident). Groups depend only on the stored events,
+never on the order of ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import struct
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import shapely
+
+PIPELINE_VERSION = "1"  # geo.pipeline.PIPELINE_VERSION wins when the lead defines it
+DEFAULT_DB = "events.gpkg"
+DB_ENV = "MARSAD_DB"
+SRS_ID = 4326
+INCIDENT_KM = 5.0
+INCIDENT_DAYS = 1
+
+GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
+GPKG_USER_VERSION = 10300  # GeoPackage 1.3
+RTREE_EXTENSION = "gpkg_rtree_index"
+RTREE_DEFINITION = "http://www.geopackage.org/spec120/#extension_rtree"
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]')
+
+# Column lists after `fid` and `geom`; types are GeoPackage data types.
+ARTICLE_COLUMNS = [
+    ("id", "TEXT NOT NULL UNIQUE"), ("doc", "TEXT"), ("url", "TEXT"), ("source", "TEXT"),
+    ("title", "TEXT"), ("published", "TEXT"), ("text", "TEXT NOT NULL"), ("warnings", "TEXT"),
+    ("pipeline_version", "TEXT NOT NULL"), ("ingested_at", "DATETIME"),
+    ("processed_at", "DATETIME"),
+]
+EVENT_COLUMNS = [
+    ("id", "TEXT NOT NULL UNIQUE"), ("incident_id", "TEXT"), ("article_id", "TEXT NOT NULL"),
+    ("type", "TEXT"), ("family", "TEXT"), ("date", "DATE"), ("date_precision", "TEXT"),
+    ("place_id", "TEXT"), ("place_en", "TEXT"), ("place_ar", "TEXT"), ("district", "TEXT"),
+    ("lat", "DOUBLE"), ("lon", "DOUBLE"), ("geo_precision", "INTEGER"), ("in_libya", "BOOLEAN"),
+    ("actors", "TEXT"), ("controller_after", "TEXT"), ("fatalities", "INTEGER"),
+    ("injuries", "INTEGER"), ("confidence", "DOUBLE"), ("sentence", "TEXT"),
+    ("start_char", "INTEGER"), ("end_char", "INTEGER"), ("place_start_char", "INTEGER"),
+    ("place_end_char", "INTEGER"), ("doc", "TEXT"), ("url", "TEXT"), ("source", "TEXT"),
+    ("published", "TEXT"),
+]
+MENTION_COLUMNS = [
+    ("article_id", "TEXT NOT NULL"), ("text", "TEXT"), ("start_char", "INTEGER"),
+    ("end_char", "INTEGER"), ("place_id", "TEXT"), ("name_ar", "TEXT"), ("name_en", "TEXT"),
+    ("kind", "TEXT"), ("district", "TEXT"), ("in_libya", "BOOLEAN"), ("precision", "TEXT"),
+    ("score", "DOUBLE"), ("doc", "TEXT"),
+]
+CONTROL_COLUMNS = [
+    ("id", "TEXT NOT NULL UNIQUE"), ("article_id", "TEXT NOT NULL"), ("place_id", "TEXT"),
+    ("place_en", "TEXT"), ("faction", "TEXT"), ("as_of", "DATE"), ("sentence", "TEXT"),
+    ("start_char", "INTEGER"), ("end_char", "INTEGER"), ("doc", "TEXT"),
+]
+FEATURE_TABLES = {"events": EVENT_COLUMNS, "mentions": MENTION_COLUMNS, "control": CONTROL_COLUMNS}
+_DESCRIPTIONS = {
+    "articles": "Ingested articles: text, metadata, content hash and pipeline version",
+    "events": "Conflict events, one row per report (incident_id groups reports of one incident)",
+    "mentions": "Resolved place mentions in the articles",
+    "control": "Statements of which faction controls a place",
+}
+
+# The columns `marsad events` shows, in order.
+LISTING_COLUMNS = ["id", "incident_id", "type", "family", "date", "date_precision", "place_en",
+                   "place_ar", "district", "lat", "lon", "geo_precision", "actors",
+                   "controller_after", "fatalities", "injuries", "confidence", "doc", "url",
+                   "source", "sentence"]
+
+
+class StoreError(Exception):
+    """A store that cannot be opened or written; the message is one line for the user."""
+
+
+def default_db_path() -> Path:
+    """`$MARSAD_DB`, or `events.gpkg` in the current directory."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+# -- GeoPackage geometry blobs ---------------------------------------------------------------------
+_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
+
+
+def gpkg_point(lon: float, lat: float) -> bytes:
+    """A GeoPackage binary Point: the 'GP' header (version 0, little-endian, no envelope,
+    srs_id 4326) followed by little-endian WKB."""
+    flags = 0b0000_0001  # bit 0: little-endian header; bits 1-3: envelope 0 (none)
+    header = b"GP" + bytes((0, flags)) + struct.pack("<i", SRS_ID)
+    return header + shapely.to_wkb(shapely.Point(lon, lat), byte_order=1)
+
+
+def gpkg_bounds(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GeoPackage geometry blob; None for NULL or empty."""
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b1_0000:  # empty-geometry flag
+        return None
+    order = "<" if flags & 1 else ">"
+    n = _ENVELOPE_DOUBLES.get((flags >> 1) & 0b111, 0)
+    if n:
+        minx, maxx, miny, maxy = struct.unpack(order + "4d", blob[8:40])
+        return minx, maxx, miny, maxy
+    geom = shapely.from_wkb(bytes(blob[8:]))
+    if geom is None or geom.is_empty:
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    return minx, maxx, miny, maxy
+
+
+def _bound(i: int):
+    def f(blob):
+        b = gpkg_bounds(blob)
+        return None if b is None else b[i]
+    return f
+
+
+def register_gpkg_functions(conn: sqlite3.Connection) -> None:
+    """The SQL functions the spec's R-tree triggers call (GDAL provides the same ones)."""
+    conn.create_function("ST_IsEmpty", 1, lambda blob: 1 if gpkg_bounds(blob) is None else 0,
+                         deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        conn.create_function(name, 1, _bound(i), deterministic=True)
+
+
+# -- schema --------------------------------------------------------------------------------------
+_CORE_DDL = f"""
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+CREATE TABLE gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+  scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+INSERT INTO gpkg_spatial_ref_sys VALUES
+  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined',
+   'undefined cartesian coordinate reference system'),
+  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined',
+   'undefined geographic coordinate reference system'),
+  ('WGS 84 geodetic', {SRS_ID}, 'EPSG', 4326, '{_WGS84_WKT}',
+   'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
+"""
+
+
+def _rtree_ddl(t: str, c: str = "geom", i: str = "fid") -> str:
+    """The gpkg_rtree_index virtual table and its triggers, as GeoPackage 1.3 writes them."""
+    r = f"rtree_{t}_{c}"
+    ins = (f"INSERT OR REPLACE INTO {r} VALUES (NEW.{i}, ST_MinX(NEW.{c}), ST_MaxX(NEW.{c}), "
+           f"ST_MinY(NEW.{c}), ST_MaxY(NEW.{c}));")
+    return f"""
+CREATE VIRTUAL TABLE {r} USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER {r}_insert AFTER INSERT ON {t}
+  WHEN (new.{c} NOT NULL AND NOT ST_IsEmpty(NEW.{c})) BEGIN {ins} END;
+CREATE TRIGGER {r}_update1 AFTER UPDATE OF {c} ON {t}
+  WHEN OLD.{i} = NEW.{i} AND (NEW.{c} NOTNULL AND NOT ST_IsEmpty(NEW.{c})) BEGIN {ins} END;
+CREATE TRIGGER {r}_update2 AFTER UPDATE OF {c} ON {t}
+  WHEN OLD.{i} = NEW.{i} AND (NEW.{c} ISNULL OR ST_IsEmpty(NEW.{c}))
+  BEGIN DELETE FROM {r} WHERE id = OLD.{i}; END;
+CREATE TRIGGER {r}_update3 AFTER UPDATE ON {t}
+  WHEN OLD.{i} != NEW.{i} AND (NEW.{c} NOTNULL AND NOT ST_IsEmpty(NEW.{c}))
+  BEGIN DELETE FROM {r} WHERE id = OLD.{i}; {ins} END;
+CREATE TRIGGER {r}_update4 AFTER UPDATE ON {t}
+  WHEN OLD.{i} != NEW.{i} AND (NEW.{c} ISNULL OR ST_IsEmpty(NEW.{c}))
+  BEGIN DELETE FROM {r} WHERE id IN (OLD.{i}, NEW.{i}); END;
+CREATE TRIGGER {r}_delete AFTER DELETE ON {t}
+  WHEN old.{c} NOT NULL BEGIN DELETE FROM {r} WHERE id = OLD.{i}; END;
+"""
+
+
+def _schema_ddl() -> str:
+    cols = ", ".join(f'"{n}" {t}' for n, t in ARTICLE_COLUMNS)
+    parts = [_CORE_DDL,
+             f"CREATE TABLE articles (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {cols});",
+             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+             f"VALUES ('articles', 'attributes', 'articles', '{_DESCRIPTIONS['articles']}');"]
+    for table, columns in FEATURE_TABLES.items():
+        cols = ", ".join(f'"{n}" {t}' for n, t in columns)
+        parts.append(f"CREATE TABLE {table} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "
+                     f"geom POINT, {cols});")
+        parts.append(f"CREATE INDEX idx_{table}_article ON {table}(article_id);")
+        parts.append(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
+            f"VALUES ('{table}', 'features', '{table}', '{_DESCRIPTIONS[table]}', {SRS_ID});")
+        parts.append("INSERT INTO gpkg_geometry_columns VALUES "
+                     f"('{table}', 'geom', 'POINT', {SRS_ID}, 0, 0);")
+        parts.append("INSERT INTO gpkg_extensions VALUES "
+                     f"('{table}', 'geom', '{RTREE_EXTENSION}', '{RTREE_DEFINITION}', "
+                     "'write-only');")
+        parts.append(_rtree_ddl(table))
+    parts.append("CREATE INDEX idx_events_incident ON events(incident_id);")
+    parts.append("CREATE INDEX idx_events_family_date ON events(family, date);")
+    return "\n".join(parts)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), rollback journal, with the
+    GeoPackage SQL functions registered."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=60)
+    conn.row_factory = sqlite3.Row
+    register_gpkg_functions(conn)
+    return conn
+
+
+# -- the store -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class WriteResult:
+    status: str  # new | reprocessed | unchanged
+    events: int = 0
+    control: int = 0
+    mentions: int = 0
+    events_removed: int = 0
+
+
+@dataclass(slots=True)
+class StoredArticle:
+    id: str
+    doc: str | None
+    text: str
+    url: str | None
+    published: str | None
+    source: str | None
+    title: str | None
+    pipeline_version: str
+
+
+class EventStore:
+    """One GeoPackage event store; a single writer at a time (BEGIN IMMEDIATE per article)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"no event store at {self.path}; create it with "
+                             f"`marsad ingest ARTICLES --db {self.path}`")
+        try:
+            self.conn = connect(self.path)
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+            self._ensure_schema(create)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable GeoPackage: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _ensure_schema(self, create: bool) -> None:
+        tables = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if {"articles", "events", "mentions", "control"} <= tables:
+            return
+        if not create:
+            raise StoreError(f"{self.path} is not a Marsad event store (no events table)")
+        if tables:
+            raise StoreError(f"{self.path} is a database that Marsad did not create; "
+                             "choose another --db")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(f"PRAGMA application_id={GPKG_APPLICATION_ID}")
+            self.conn.execute(f"PRAGMA user_version={GPKG_USER_VERSION}")
+            for stmt in _split_sql(_schema_ddl()):
+                self.conn.execute(stmt)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; anything raised inside rolls everything back."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------------
+    def article_version(self, article_id: str) -> str | None:
+        """The pipeline version an article was stored with; None if it is not stored."""
+        row = self.conn.execute("SELECT pipeline_version FROM articles WHERE id = ?",
+                                (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def stored_articles(self, other_than_version: str | None = None) -> list[StoredArticle]:
+        """Stored articles (in ingest order); only those of another pipeline version when
+        `other_than_version` is given."""
+        sql = ("SELECT id, doc, text, url, published, source, title, pipeline_version "
+               "FROM articles")
+        params: tuple = ()
+        if other_than_version is not None:
+            sql += " WHERE pipeline_version != ?"
+            params = (other_than_version,)
+        return [StoredArticle(*r) for r in self.conn.execute(sql + " ORDER BY fid", params)]
+
+    def count(self, table: str) -> int:
+        if table not in ("articles", *FEATURE_TABLES):
+            raise ValueError(table)
+        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    def events(self, limit: int | None = None) -> list[dict]:
+        """Stored events, one dict per report (`LISTING_COLUMNS`, actors as a list)."""
+        cols = ", ".join(f'"{c}"' for c in LISTING_COLUMNS)
+        sql = f"SELECT {cols} FROM events ORDER BY date IS NULL, date, id"
+        params: tuple = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        out = []
+        for row in self.conn.execute(sql, params):
+            rec = dict(row)
+            rec["actors"] = json.loads(rec["actors"]) if rec["actors"] else []
+            out.append(rec)
+        return out
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write_article(self, article_id: str, article, parsed: dict, version: str, *,
+                      replace: bool = True) -> WriteResult:
+        """Store one article and its pipeline output in one transaction: a new article is
+        inserted, a stored one (older pipeline, or --reprocess) has its mentions, events and
+        control records replaced; incident links of every event touched are recomputed.
+        With `replace=False` an article already stored by this `version` is left alone (another
+        writer may have stored it since the caller looked)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT fid, pipeline_version FROM articles WHERE id = ?",
+                               (article_id,)).fetchone()
+            if row is not None and row[1] == version and not replace:
+                return WriteResult("unchanged")
+            meta = (article.doc, article.url, article.source, article.title, article.published)
+            if row is None:
+                conn.execute(
+                    "INSERT INTO articles (id, doc, url, source, title, published, text, "
+                    "warnings, pipeline_version, ingested_at, processed_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+                    "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                    (article_id, *meta, article.text,
+                     json.dumps(list(getattr(article, "warnings", []) or []),
+                                ensure_ascii=False), version))
+                result = WriteResult("new")
+                old_incidents: set[str] = set()
+            else:
+                old_incidents = {r[0] for r in conn.execute(
+                    "SELECT DISTINCT incident_id FROM events WHERE article_id = ? "
+                    "AND incident_id IS NOT NULL", (article_id,))}
+                result = WriteResult("reprocessed")
+                result.events_removed = conn.execute(
+                    "DELETE FROM events WHERE article_id = ?", (article_id,)).rowcount
+                for table in ("mentions", "control"):
+                    conn.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+                conn.execute("UPDATE articles SET pipeline_version = ?, "
+                             "processed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+                             (version, article_id))
+            doc_meta = {"doc": article.doc, "url": article.url, "source": article.source,
+                        "published": article.published}
+            result.mentions = _insert_mentions(conn, article_id, parsed.get("places", []),
+                                               article.doc)
+            new_ids = _insert_events(conn, article_id, parsed.get("events", []), doc_meta)
+            result.events = len(new_ids)
+            result.control = _insert_control(conn, article_id, parsed.get("control", []),
+                                             article.doc)
+            recompute_incidents(conn, new_ids, old_incidents)
+            _extend_extents(conn, {"mentions": parsed.get("places", []),
+                                   "events": parsed.get("events", []),
+                                   "control": parsed.get("control", [])})
+        return result
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a DDL script; `sqlite3.complete_statement` keeps trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def _insert(conn: sqlite3.Connection, table: str, rec: dict) -> None:
+    names = ", ".join(f'"{k}"' for k in rec)
+    marks = ", ".join("?" for _ in rec)
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(rec.values()))
+
+
+def _insert_mentions(conn, article_id: str, places: list[dict], doc: str | None) -> int:
+    for p in places:
+        _insert(conn, "mentions", {
+            "geom": gpkg_point(p["lon"], p["lat"]), "article_id": article_id,
+            "text": p.get("text"), "start_char": p.get("start"), "end_char": p.get("end"),
+            "place_id": p.get("id"), "name_ar": p.get("name_ar"), "name_en": p.get("name_en"),
+            "kind": p.get("kind"), "district": p.get("district"), "in_libya": p.get("in_libya"),
+            "precision": p.get("precision"), "score": p.get("score"), "doc": doc})
+    return len(places)
+
+
+def _insert_events(conn, article_id: str, events: list[dict], doc_meta: dict) -> list[str]:
+    """Insert events (the first of any repeated id wins); their ids."""
+    ids: list[str] = []
+    seen: set[str] = set()
+    for e in events:
+        if e["id"] in seen:
+            continue
+        seen.add(e["id"])
+        ids.append(e["id"])
+        _insert(conn, "events", {
+            "geom": gpkg_point(e["lon"], e["lat"]), "id": e["id"], "incident_id": e["id"],
+            "article_id": article_id, "type": e.get("type"), "family": e.get("family"),
+            "date": e.get("date"), "date_precision": e.get("date_precision"),
+            "place_id": e.get("place_id"), "place_en": e.get("place_en"),
+            "place_ar": e.get("place_ar"), "district": e.get("district"),
+            "lat": e["lat"], "lon": e["lon"], "geo_precision": e.get("geo_precision"),
+            "in_libya": e.get("in_libya"),
+            "actors": json.dumps(list(e.get("actors") or []), ensure_ascii=False),
+            "controller_after": e.get("controller_after"), "fatalities": e.get("fatalities"),
+            "injuries": e.get("injuries"), "confidence": e.get("confidence"),
+            "sentence": e.get("sentence"), "start_char": e.get("start"),
+            "end_char": e.get("end"), "place_start_char": e.get("place_start"),
+            "place_end_char": e.get("place_end"), **doc_meta})
+    return ids
+
+
+def control_id(article_id: str, rec: dict) -> str:
+    """Stable like an event id: article hash, sentence offsets, place and faction."""
+    raw = f"{article_id}|{rec.get('start')}|{rec.get('end')}|{rec.get('place_id')}|" \
+          f"{rec.get('faction')}"
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()[:20]
+
+
+def _insert_control(conn, article_id: str, records: list[dict], doc: str | None) -> int:
+    seen: set[str] = set()
+    for c in records:
+        cid = control_id(article_id, c)
+        if cid in seen:
+            continue
+        seen.add(cid)
+        _insert(conn, "control", {
+            "geom": gpkg_point(c["lon"], c["lat"]), "id": cid, "article_id": article_id,
+            "place_id": c.get("place_id"), "place_en": c.get("place_en"),
+            "faction": c.get("faction"), "as_of": c.get("as_of"), "sentence": c.get("sentence"),
+            "start_char": c.get("start"), "end_char": c.get("end"), "doc": doc})
+    return len(seen)
+
+
+def _extend_extents(conn, records: dict[str, list[dict]]) -> None:
+    """Grow each layer's extent in gpkg_contents to cover the points just written (QGIS zooms
+    to it) and touch last_change. Deletes do not shrink it: the spec allows a larger box, and a
+    full scan per article would make big ingests quadratic."""
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+    for table, recs in records.items():
+        if not recs:
+            continue
+        lons = [r["lon"] for r in recs]
+        lats = [r["lat"] for r in recs]
+        conn.execute(
+            "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), "
+            "max_x = max(coalesce(max_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3), "
+            f"max_y = max(coalesce(max_y, ?4), ?4), last_change = {now} WHERE table_name = ?5",
+            (min(lons), max(lons), min(lats), max(lats), table))
+    conn.execute(f"UPDATE gpkg_contents SET last_change = {now} WHERE table_name = 'articles'")
+
+
+# -- incidents -----------------------------------------------------------------------------------
+@dataclass(slots=True, frozen=True)
+class _IncidentEvent:
+    fid: int
+    id: str
+    article_id: str
+    family: str | None
+    day: date | None
+    lat: float
+    lon: float
+    actors: frozenset
+
+    @classmethod
+    def from_row(cls, row) -> _IncidentEvent:
+        try:
+            day = date.fromisoformat(row["date"]) if row["date"] else None
+        except ValueError:
+            day = None
+        return cls(row["fid"], row["id"], row["article_id"], row["family"], day, row["lat"],
+                   row["lon"], frozenset(json.loads(row["actors"] or "[]")))
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def same_incident(a: _IncidentEvent, b: _IncidentEvent) -> bool:
+    """Two reports of one incident: different articles, same family, <= 5 km, <= 1 day apart,
+    compatible actors (the sets intersect, or one of them is empty)."""
+    if a.article_id == b.article_id or a.family != b.family or a.family is None:
+        return False
+    if a.day is None or b.day is None or abs((a.day - b.day).days) > INCIDENT_DAYS:
+        return False
+    if a.actors and b.actors and not (a.actors & b.actors):
+        return False
+    if None in (a.lat, a.lon, b.lat, b.lon):  # a row added by hand in QGIS, say
+        return False
+    return haversine_km(a.lat, a.lon, b.lat, b.lon) <= INCIDENT_KM
+
+
+_INCIDENT_COLS = "e.fid, e.id, e.article_id, e.family, e.date, e.lat, e.lon, e.actors"
+
+
+def _candidates(conn, ev: _IncidentEvent) -> list[_IncidentEvent]:
+    """Events that could be reports of `ev`'s incident, found through the R-tree."""
+    if ev.day is None or ev.family is None:
+        return []
+    dlat = INCIDENT_KM / 111.0 * 1.01
+    dlon = INCIDENT_KM / (111.0 * max(0.05, math.cos(math.radians(ev.lat)))) * 1.01
+    lo = date.fromordinal(ev.day.toordinal() - INCIDENT_DAYS).isoformat()
+    hi = date.fromordinal(ev.day.toordinal() + INCIDENT_DAYS).isoformat()
+    rows = conn.execute(
+        f"SELECT {_INCIDENT_COLS} FROM events e JOIN rtree_events_geom r ON r.id = e.fid "
+        "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ? "
+        "AND e.family = ? AND e.date BETWEEN ? AND ? AND e.article_id != ?",
+        (ev.lon + dlon, ev.lon - dlon, ev.lat + dlat, ev.lat - dlat, ev.family, lo, hi,
+         ev.article_id)).fetchall()
+    return [c for c in map(_IncidentEvent.from_row, rows) if same_incident(ev, c)]
+
+
+def recompute_incidents(conn, event_ids: Iterable[str], incident_ids: Iterable[str] = ()) -> int:
+    """Recompute `incident_id` for the groups that contain `event_ids` (just written) or that
+    were `incident_ids` (of events just removed); the number of events whose id changed.
+
+    Walks the link graph from those events to its whole connected part, so the result is the
+    same as recomputing every group from scratch."""
+    seeds: dict[str, _IncidentEvent] = {}
+    ids = list(event_ids)
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start:chunk_start + 500]
+        q = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {_INCIDENT_COLS} FROM events e WHERE e.id IN ({q})",
+                                chunk):
+            seeds[row["id"]] = _IncidentEvent.from_row(row)
+    for inc in set(incident_ids):
+        for row in conn.execute(f"SELECT {_INCIDENT_COLS} FROM events e WHERE e.incident_id = ?",
+                                (inc,)):
+            seeds[row["id"]] = _IncidentEvent.from_row(row)
+    if not seeds:
+        return 0
+    parent = {eid: eid for eid in seeds}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    nodes = dict(seeds)
+    todo = list(seeds.values())
+    while todo:
+        ev = todo.pop()
+        for other in _candidates(conn, ev):
+            if other.id not in nodes:
+                nodes[other.id] = other
+                parent[other.id] = other.id
+                todo.append(other)
+            ra, rb = find(ev.id), find(other.id)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[_IncidentEvent]] = {}
+    for eid, ev in nodes.items():
+        groups.setdefault(find(eid), []).append(ev)
+    changed = 0
+    for members in groups.values():
+        incident = min(m.id for m in members)
+        fids = [m.fid for m in members]
+        q = ",".join("?" * len(fids))
+        changed += conn.execute(
+            f"UPDATE events SET incident_id = ? WHERE fid IN ({q}) "
+            "AND (incident_id IS NULL OR incident_id != ?)", (incident, *fids, incident)).rowcount
+    return changed
+
+
+def all_incidents_from_scratch(conn) -> dict[str, str]:
+    """{event id: incident id} computed over every stored event at once (for checks/tests)."""
+    rows = [_IncidentEvent.from_row(r) for r in conn.execute(
+        f"SELECT {_INCIDENT_COLS} FROM events e")]
+    parent = {r.id: r.id for r in rows}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if same_incident(a, b):
+                ra, rb = find(a.id), find(b.id)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    return {r.id: find(r.id) for r in rows}
