@@ -44,7 +44,10 @@ def main() -> None:
 @click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
               "the embedded one.")
 @click.option("-q", "--quiet", is_flag=True, help="No warnings about skipped files.")
-def parse(paths, fmt, gaz_path, quiet):
+@click.option("--date", "default_date", metavar="YYYY-MM-DD",
+              callback=lambda ctx, param, value: _check_date(value),
+              help="Publication date for articles whose metadata gives none.")
+def parse(paths, fmt, gaz_path, quiet, default_date):
     """Find and resolve the places named in articles.
 
     PATHS are files (.txt, .json, .jsonl, .html) or folders. Prints one JSON object per article
@@ -58,7 +61,7 @@ def parse(paths, fmt, gaz_path, quiet):
     code is 1 only when no article at all could be parsed.
     """
     results = []
-    for result in _parse_all(paths, gaz_path, quiet):
+    for result in _parse_all(paths, gaz_path, quiet, default_date):
         if fmt == "jsonl":
             click.echo(json.dumps(result, ensure_ascii=False))
         elif fmt == "table":
@@ -71,7 +74,15 @@ def parse(paths, fmt, gaz_path, quiet):
         click.echo(json.dumps(mentions_geojson(results), ensure_ascii=False))
 
 
-def _parse_all(paths, gaz_path, quiet):
+def _check_date(value: str | None) -> str | None:
+    from geo.dates import parse_published
+
+    if value is not None and (parse_published(value) is None or len(value.strip()) != 10):
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)")
+    return value
+
+
+def _parse_all(paths, gaz_path, quiet, default_date=None):
     """Parse results of every readable article; warnings go to stderr; error if none."""
     from geo.articles import Skipped, read_articles
     from geo.pipeline import parse_article
@@ -87,6 +98,8 @@ def _parse_all(paths, gaz_path, quiet):
         if not quiet:
             for w in item.warnings:
                 _warn(f"{item.doc}: {w}")
+        if not item.published and default_date:
+            item.published = default_date
         parsed += 1
         yield parse_article(item, gaz)
     if not parsed:

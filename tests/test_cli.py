@@ -153,3 +153,25 @@ def test_help_has_worked_examples():
     for cmd in (["parse"], ["gazetteer", "lookup"], ["gazetteer", "import", "geonames"]):
         res = run(*cmd, "--help")
         assert res.exit_code == 0 and "marsad " in res.stdout
+
+
+def test_date_option_dates_articles_without_metadata(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("اندلعت اشتباكات عنيفة أمس في مدينة سبها.", encoding="utf-8")
+    res = run("parse", f, "--date", "2018-05-08")
+    doc = json.loads(res.stdout)
+    assert doc["published"] == "2018-05-08"
+    assert doc["events"] and doc["events"][0]["date"] == "2018-05-07"  # أمس
+    res = run("parse", f)
+    assert json.loads(res.stdout)["events"][0]["date"] is None  # no date is invented
+    bad = run("parse", f, "--date", "08/05/2018")
+    assert bad.exit_code == 2 and "not a date" in bad.stderr
+
+
+def test_sidecar_metadata_dates_an_article(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("اندلعت اشتباكات عنيفة أمس في مدينة سبها.", encoding="utf-8")
+    (tmp_path / "a.meta.json").write_text('{"published": "2018-05-08"}', encoding="utf-8")
+    res = run("parse", tmp_path)
+    docs = [json.loads(x) for x in res.stdout.splitlines()]
+    assert len(docs) == 1 and docs[0]["published"] == "2018-05-08"  # the sidecar is no article
