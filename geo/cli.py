@@ -111,13 +111,15 @@ def _parse_all(paths, gaz_path, quiet, default_date=None):
 @click.option("-o", "--out", "out_dir", default="out", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the outputs.")
 def demo(paths, out_dir):
-    """Parse the seed articles (or PATHS) and write places.jsonl, places.geojson and a map.
+    """Parse the seed articles (or PATHS): places.jsonl, places.geojson, a map of the places,
+    and the event store events.gpkg.
 
     \b
         marsad demo                 # seeds/ -> out/
         marsad demo my_articles/ -o my_out
     """
     from geo.export import mentions_geojson
+    from geo.ingest import ingest as ingest_paths
     from maps.places import places_map
 
     paths = paths or ("seeds",)
@@ -130,9 +132,11 @@ def demo(paths, out_dir):
     geo = mentions_geojson(results)
     (out / "places.geojson").write_text(json.dumps(geo, ensure_ascii=False), encoding="utf-8")
     places_map(geo).save(str(out / "places_map.html"))
+    summary = ingest_paths(list(paths), out / "events.gpkg", _gazetteer(None))
     n = len(geo["features"])
-    click.echo(f"{len(results)} articles, {n} place mentions -> {out}/places.jsonl, "
-               f"{out}/places.geojson, {out}/places_map.html")
+    click.echo(f"{len(results)} articles, {n} place mentions, "
+               f"{summary.totals.get('events', 0)} events -> {out}/places.jsonl, "
+               f"{out}/places.geojson, {out}/places_map.html, {out}/events.gpkg")
 
 
 def _print_table(result: dict) -> None:

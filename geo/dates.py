@@ -34,6 +34,10 @@ MONTHS = {normalize_name(w): n for w, n in (
 _MONTH_FIRST = {k.split(" ")[0] for k in MONTHS}
 
 
+# Words before a date that make it a name: the 17 February revolution, an anniversary.
+_NAMED_DAYS = frozenset(normalize_name(w) for w in "ثورة ذكرى انتفاضة حركة شباب ميدان".split())
+
+
 @dataclass(frozen=True, slots=True)
 class EventDate:
     date: date | None
@@ -74,6 +78,8 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
         month = MONTHS.get(w)
         if month is None and w in _MONTH_FIRST:
             month = MONTHS.get(f"{w} {nxt}")
+        if month and i > 1 and words[i - 2] in _NAMED_DAYS:
+            continue  # "ثورة 17 فبراير" names a revolution, not a date
         if month and i > 0 and words[i - 1].isdigit() and 1 <= int(words[i - 1]) <= 31:
             # "4 أبريل" / "منذ 4 نيسان" / "4 أبريل 2019"
             year = _year_after(words, i, published, month)

@@ -52,3 +52,8 @@ def test_no_publication_date_invents_nothing():
 ])
 def test_publication_dates_from_metadata(value, expected):
     assert parse_published(value) == expected
+
+
+def test_named_revolution_day_is_not_a_date():
+    # "ثورة 17 فبراير" is the name of the 2011 revolution
+    assert when("محاولة انقلاب على ثورة 17 فبراير في بنغازي", FRI).precision == "week"

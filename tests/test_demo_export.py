@@ -41,7 +41,7 @@ def test_demo_writes_outputs_and_escapes_article_text(tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(main, ["demo", str(art), "-o", str(out)])
     assert res.exit_code == 0, res.output
-    for name in ("places.jsonl", "places.geojson", "places_map.html"):
+    for name in ("places.jsonl", "places.geojson", "places_map.html", "events.gpkg"):
         assert (out / name).stat().st_size > 0
     page = (out / "places_map.html").read_text(encoding="utf-8")
     assert "<b onmouseover=alert(1)>" not in page
