@@ -11,6 +11,7 @@ standing control) gives a control record instead of an event.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from bisect import bisect_left, bisect_right
 import re
 from dataclasses import dataclass, field
@@ -177,6 +178,11 @@ def casualties(words: list[str]) -> tuple[int | None, int | None]:
 
 
 MIN_ACTOR_CONFIDENCE = 0.5
+# A parliament or a UN body named in a sentence is a speaker or a reference, not a party to
+# the fighting ("قائد الجيش المعين من جانب مجلس النواب").
+NON_ACTING_KINDS = frozenset({"legislature", "international_org"})
+ARMED_KINDS = frozenset({"state_force", "armed_group", "coalition", "jihadist", "foreign_force",
+                         "tribal_or_ethnic"})
 
 # The word before a place name that makes the name part of an organisation's.
 ORG_HEADS = frozenset(normalize_name(w) for w in
@@ -246,6 +252,11 @@ class EventExtractor:
         art_hash = content_hash(text)
         year = published.year if published else None
         starts = [m.start for m in mentions]  # mentions come sorted by position
+        # the article's parties, most named first: a clash with one named side is fought
+        # against the other party the article keeps naming
+        parties = Counter(a.faction_id for a in self._actor_mentions(text, year)
+                          if self.factions.get(a.faction_id).kind in ARMED_KINDS) \
+            if self.factions else Counter()
         reported: set[tuple[str, str, str | None]] = set()
         last_actors: list[str] = []
         for s_start, s_end in split_sentences(text):
@@ -314,6 +325,10 @@ class EventExtractor:
                     # سيطرتها"); fighting and strikes involve every party the sentence names
                     local = actors_by_clause.get(bisect_right(breaks, trig_pos))
                     who = _distinct(local) if FAMILY[type_] == "control" and local else actors
+                    if type_ == "armed_clash" and len(who) == 1:
+                        other = next((f for f, _ in parties.most_common() if f not in who), None)
+                        if other:
+                            who = [*who, other]
                     event = self._event(art_hash, type_, target, who, when, words, sentence,
                                         s_start, s_end, toks[i][0])
                     if prior is None or FAMILY[prior.type] == FAMILY[type_]:
@@ -353,7 +368,8 @@ class EventExtractor:
             return []
         # weak aliases (a bare country name) name a party, not necessarily an actor
         return [a for a in self.factions.find_actors(sentence, year)
-                if a.confidence >= MIN_ACTOR_CONFIDENCE]
+                if a.confidence >= MIN_ACTOR_CONFIDENCE
+                and self.factions.get(a.faction_id).kind not in NON_ACTING_KINDS]
 
     @staticmethod
     def _not_concrete(stems: list[set[str]], i: int) -> bool:

@@ -23,7 +23,8 @@ from geo.text import normalize_name, proclitic_splits, tokenize
 DEFAULT_PATH = Path(__file__).parent / "data" / "factions.json"
 
 KINDS = frozenset({"state_force", "armed_group", "coalition", "foreign_state", "foreign_force",
-                   "jihadist", "tribal_or_ethnic", "civilian", "international_org"})
+                   "jihadist", "tribal_or_ethnic", "civilian", "international_org",
+                   "legislature"})
 
 # With no article year every alias is possible, but none is as sure as in its own years.
 UNKNOWN_YEAR_FACTOR = 0.8
