@@ -240,6 +240,9 @@ def score_events(pred: list[dict], gold: list[dict], score: EventScore, doc: str
         score.actor_scores.append(1.0 if not ga and not pa else len(ga & pa) / len(ga | pa))
         if _dated_by_text(g):
             score.date_hits.append(p.get("date") == g["date"])
+            if p.get("date") != g["date"]:
+                score.errors.append(f"DATE {doc} {p['type']} {p.get('place_en')} @{p['start']}: "
+                                    f"{p.get('date')} for {g['date']}")
     for i, g in enumerate(gold):
         if i not in used:
             score.fn += 1
