@@ -352,6 +352,48 @@ def _print_events_table(rows: list[dict], columns: list[str]) -> None:
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
     click.echo(f"({len(rows)} events)")
+
+
+@main.command()
+@click.option("--db", "db_path", metavar="FILE", help="GeoPackage event store.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              callback=lambda ctx, param, value: _check_date(value),
+              help="Control on this date (default: the latest evidence).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def control(db_path, as_of, fmt):
+    """Which faction holds which place, with the evidence (event ids, control statements).
+
+    \b
+        marsad control --db events.gpkg
+        marsad control --as-of 2019-04-04 --format json
+    """
+    import sqlite3
+    from datetime import date
+
+    from geo.control import control_as_of, evidence_from
+    from geo.store import EventStore, StoreError
+
+    try:
+        with EventStore(_db(db_path), create=False) as store:
+            events, records = store.control_evidence()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {_db(db_path)}: {exc}") from None
+    names = {r["place_id"]: r["place_en"] for r in [*events, *records]}
+    held = control_as_of(evidence_from(events, records),
+                         date.fromisoformat(as_of) if as_of else None)
+    rows = [{"place_id": h.place_id, "place_en": names.get(h.place_id), "faction": h.faction,
+             "since": h.since.isoformat(), "evidence": h.evidence}
+            for h in sorted(held.values(), key=lambda h: (names.get(h.place_id) or "", h.since))]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        click.echo(f"{(r['place_en'] or r['place_id']):<32} {r['faction']:<14} since {r['since']}"
+                   f"  ({len(r['evidence'])} evidence: {', '.join(r['evidence'][:3])})")
+    click.echo(f"({len(rows)} places)")
 # == end of event store section ====================================================================
 
 

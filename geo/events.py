@@ -212,6 +212,26 @@ def _after_word(text: str, m: Mention, word: str) -> bool:
     return bool(before) and before[-1] == word
 
 
+def _who_withdrew(events: list["Event"], parties: Counter) -> None:
+    """A withdrawal from a place that a party took earlier in the article is that party's
+    withdrawal: the ground goes to the other side (seed 001: LNA took Bridge 27 on Thursday
+    evening and withdrew at dawn on Friday, so GNA holds it)."""
+    taken: dict[str, list[tuple[date, str]]] = {}
+    for e in events:
+        if e.type == "territory_taken" and e.controller_after and e.date.date:
+            taken.setdefault(e.place.place.id, []).append((e.date.date, e.controller_after))
+    for e in events:
+        if e.type != "withdrawal" or not e.date.date:
+            continue
+        earlier = [who for d, who in taken.get(e.place.place.id, []) if d < e.date.date]
+        if not earlier:
+            continue
+        leaver = earlier[-1]
+        others = [a for a in e.actors if a != leaver] or \
+            [f for f, _ in parties.most_common() if f != leaver]
+        e.controller_after = others[0] if others else None
+
+
 def _distinct(ids) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -325,25 +345,30 @@ class EventExtractor:
                     # سيطرتها"); fighting and strikes involve every party the sentence names
                     local = actors_by_clause.get(bisect_right(breaks, trig_pos))
                     who = _distinct(local) if FAMILY[type_] == "control" and local else actors
-                    if type_ == "armed_clash" and len(who) == 1:
-                        other = next((f for f, _ in parties.most_common() if f not in who), None)
-                        if other:
-                            who = [*who, other]
-                    event = self._event(art_hash, type_, target, who, when, words, sentence,
+                    # one named side: the other is the party the article keeps naming; a clash
+                    # is fought against it, a withdrawal leaves the ground to it
+                    other = next((f for f, _ in parties.most_common() if f not in who), None) \
+                        if len(who) == 1 else None
+                    if type_ == "armed_clash" and other:
+                        who = [*who, other]
+                    event = self._event(art_hash, type_, target, who, other, when, words,
+                                        sentence,
                                         s_start, s_end, toks[i][0])
                     if prior is None or FAMILY[prior.type] == FAMILY[type_]:
                         found.setdefault(target.place.id, event)
                     out.events.append(event)
+        _who_withdrew(out.events, parties)
         return out
 
-    def _event(self, art_hash, type_, place, actors, when, words, sentence, s_start, s_end,
-               trigger) -> Event:
+    def _event(self, art_hash, type_, place, actors, opponent, when, words, sentence, s_start,
+               s_end, trigger) -> Event:
         killed, injured = casualties(words) if FAMILY[type_] in (
             "fight", "remote", "civilians") else (None, None)
         precision = self._geo_precision(sentence, s_start, place)
         conf = 0.45 + (0.2 if actors else 0) + (0.15 if precision == 1 else 0) + 0.2 * place.score
         return Event(event_id(art_hash, s_start, s_end, type_, place.place.id), type_, place,
-                     precision, actors, self._controller(type_, actors), when, killed, injured,
+                     precision, actors, self._controller(type_, actors, opponent), when, killed,
+                     injured,
                      sentence.strip(), s_start, s_end, min(conf, 1.0), trigger)
 
     @staticmethod
@@ -422,9 +447,10 @@ class EventExtractor:
         return 1
 
     @staticmethod
-    def _controller(type_: str, actors: list[str]) -> str | None:
+    def _controller(type_: str, actors: list[str], opponent: str | None) -> str | None:
         if type_ == "territory_taken" and actors:
             return actors[0]
-        if type_ == "withdrawal" and len(actors) >= 2:
-            return actors[1]  # "انسحبت X بعد اشتباك مع Y": Y holds the ground
+        if type_ == "withdrawal":
+            # "انسحبت X بعد اشتباك مع Y": Y holds the ground
+            return actors[1] if len(actors) >= 2 else opponent
         return None

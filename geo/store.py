@@ -362,6 +362,16 @@ class EventStore:
             out.append(rec)
         return out
 
+    def control_evidence(self) -> tuple[list[dict], list[dict]]:
+        """(events that say who holds a place afterwards, standing-control records), as the
+        plain dicts `geo.control.evidence_from` reads."""
+        events = [dict(r) for r in self.conn.execute(
+            "SELECT id, place_id, place_en, controller_after, date, confidence, in_libya "
+            "FROM events WHERE controller_after IS NOT NULL")]
+        control = [dict(r) for r in self.conn.execute(
+            "SELECT id, place_id, place_en, faction, as_of FROM control")]
+        return events, control
+
     # -- writing ---------------------------------------------------------------------------------
     def write_article(self, article_id: str, article, parsed: dict, version: str, *,
                       replace: bool = True) -> WriteResult:
