@@ -72,6 +72,7 @@ def _weekday_before(published: date, weekday: int, last_week: bool) -> date:
 def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDate]]:
     """Every time expression of a sentence as (word index, date)."""
     out: list[tuple[int, EventDate]] = []
+    words = [_bare(w) for w in words]
     n = len(words)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < n else ""
@@ -106,11 +107,12 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
             out.append((i, EventDate(published - timedelta(days=1), "day", "غداة")))
         elif w == "الليله" and nxt == "الماضيه":
             out.append((i, EventDate(published - timedelta(days=1), "day", "الليلة الماضية")))
+        elif w in WEEKDAYS and i > 1 and words[i - 2] == "يومي":
+            continue  # "يومي الجمعة والسبت": the pair is dated by its first day
         elif w in WEEKDAYS and (i == 0 or words[i - 1] != "سوق"):
             if nxt in ("المقبل", "المقبله", "القادم", "القادمه"):
                 continue  # a day to come is no event date
-            last = nxt in ("الماضي", "الماضيه", "الماضيين") or (
-                i + 3 < n and words[i + 3] == "الماضيين")
+            last = nxt in ("الماضي", "الماضيه", "الماضيين") or "الماضيين" in words[i + 1:i + 4]
             out.append((i, EventDate(_weekday_before(published, WEEKDAYS[w], last), "day", w)))
         elif w == "اليوم" or (w in ("صباح", "مساء", "فجر", "ظهر", "ليل") and nxt == "اليوم"):
             out.append((i, EventDate(published, "day", "اليوم")))
@@ -122,6 +124,16 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
                 w == "الايام" and nxt == "الماضيه"):
             out.append((i, EventDate(published - timedelta(days=3), "week", "قبل أيام")))
     return out
+
+
+def _bare(word: str) -> str:
+    """A time word without the conjunction or preposition on it: وقبل -> قبل, وأمس -> امس,
+    بالأمس -> امس."""
+    if word[:1] in ("و", "ف") and len(word) > 3:
+        word = word[1:]
+    if word.startswith("بال") and len(word) > 4:
+        word = word[1:]
+    return "امس" if word == "الامس" else word
 
 
 def _year_after(words: list[str], i: int, published: date, month: int) -> int:

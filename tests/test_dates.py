@@ -57,3 +57,10 @@ def test_publication_dates_from_metadata(value, expected):
 def test_named_revolution_day_is_not_a_date():
     # "ثورة 17 فبراير" is the name of the 2011 revolution
     assert when("محاولة انقلاب على ثورة 17 فبراير في بنغازي", FRI).precision == "week"
+
+
+def test_time_words_with_a_conjunction_and_day_pairs():
+    assert when("وقبل ايام ترددت تقارير عن تظاهرات", FRI).date == date(2019, 4, 2)
+    assert when("وأمس شهدت المدينة اشتباكات", FRI).date == date(2019, 4, 4)
+    # "يومي الجمعة والسبت الماضيين": dated by the first day of the pair
+    assert when("شهدت طرابلس يومي الجمعة والسبت الماضيين اشتباكات", FRI).date == date(2019, 3, 29)
