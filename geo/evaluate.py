@@ -139,35 +139,14 @@ def evaluate(gold_docs: Iterable[dict], predict: Callable[[str], list[dict]],
 
 
 # -- events ----------------------------------------------------------------------------------
+from geo.events import FAMILY  # noqa: E402  (the event scorer only)
 EVENT_PLACE_KM = 25.0
-FAMILY_OF = {"armed_clash": "fight", "attack": "fight", "storming": "fight",
-             "airstrike": "remote", "shelling": "remote", "explosion": "remote",
-             "territory_taken": "control", "withdrawal": "control",
-             "abduction": "civilians", "killing": "civilians",
-             "protest": "protest", "mobilization": "mobilization"}
 
 
 @dataclass
-class EventScore:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class EventScore(Score):
     actor_scores: list[float] = field(default_factory=list)
     date_hits: list[bool] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     @property
     def actor_accuracy(self) -> float:
@@ -178,15 +157,13 @@ class EventScore:
         return sum(self.date_hits) / len(self.date_hits) if self.date_hits else 1.0
 
     def as_dict(self) -> dict:
-        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3),
-                "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "actor_accuracy": round(self.actor_accuracy, 3),
+        return {**super().as_dict(), "actor_accuracy": round(self.actor_accuracy, 3),
                 "date_accuracy": round(self.date_accuracy, 3),
                 "dated_matches": len(self.date_hits)}
 
 
 def _families(gold: dict) -> set[str]:
-    return {FAMILY_OF[t] for t in [gold["type"], *gold.get("alt_types", [])]}
+    return {FAMILY[t] for t in [gold["type"], *gold.get("alt_types", [])]}
 
 
 def _dated_by_text(gold: dict) -> bool:
