@@ -23,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
+from geo.events import FAMILY
+
 AREA_KINDS = {"district", "region", "country"}
 TOLERANCE_KM = 10.0
 AREA_TOLERANCE_KM = 25.0
@@ -139,7 +141,6 @@ def evaluate(gold_docs: Iterable[dict], predict: Callable[[str], list[dict]],
 
 
 # -- events ----------------------------------------------------------------------------------
-from geo.events import FAMILY  # noqa: E402  (the event scorer only)
 EVENT_PLACE_KM = 25.0
 
 
