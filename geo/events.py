@@ -353,6 +353,12 @@ class EventExtractor:
                         if len(who) == 1 else None
                     if type_ == "armed_clash" and other:
                         who = [*who, other]
+                    if type_ == "protest":
+                        # ACLED: protesters are the actor; a faction named is what they
+                        # support or oppose, not a party to the event
+                        who = ["protesters"]
+                    elif FAMILY[type_] == "civilians" and "civilians" not in who:
+                        who = [*who, "civilians"]  # violence against civilians has victims
                     event = self._event(art_hash, type_, target, who, other, when, words,
                                         sentence,
                                         s_start, s_end, toks[i][0])
