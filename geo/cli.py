@@ -394,6 +394,71 @@ def control(db_path, as_of, fmt):
         click.echo(f"{(r['place_en'] or r['place_id']):<32} {r['faction']:<14} since {r['since']}"
                    f"  ({len(r['evidence'])} evidence: {', '.join(r['evidence'][:3])})")
     click.echo(f"({len(rows)} places)")
+
+
+# -- export (geo/exports.py) --------------------------------------------------------------------
+@main.command()
+@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv"]), required=True,
+              help="geojson: RFC 7946; gpkg: layers events, places, control, districts; "
+                   "csv: ACLED-like columns.")
+@click.option("-o", "--output", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Output file (required for gpkg; geojson and csv go to stdout without it).")
+@click.option("--force", is_flag=True, help="Overwrite an existing GeoPackage.")
+@click.option("--since", metavar="YYYY-MM-DD", callback=lambda c, p, v: _check_date(v),
+              help="Events on or after this date.")
+@click.option("--until", metavar="YYYY-MM-DD", callback=lambda c, p, v: _check_date(v),
+              help="Events on or before this date.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Event type (repeatable).")
+@click.option("--family", "families", multiple=True, metavar="F",
+              help="Event family: fight, remote, control, civilians, protest, mobilization.")
+@click.option("--faction", "factions", multiple=True, metavar="ID",
+              help="Events with this faction among the actors (repeatable).")
+@click.option("--region", "regions", multiple=True, metavar="NAME",
+              help="District by ISO code (LY-TB) or English/Arabic name (repeatable).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), metavar="X")
+@click.option("--incidents", "by_incident", is_flag=True,
+              help="One row per incident (its most confident report, with reports and sources).")
+def export(db_path, fmt, out, force, since, until, types, families, factions, regions,
+           min_confidence, by_incident):
+    """Export stored events for QGIS/ArcGIS or spreadsheets.
+
+    \b
+        marsad export --format geojson > events.geojson
+        marsad export --format gpkg -o libya.gpkg --region "Al Jufra" --since 2019-04-01
+        marsad export --format csv --family remote --faction LNA --incidents -o strikes.csv
+    """
+    import sqlite3
+
+    from geo import exports as ex
+    from geo.store import StoreError
+
+    if fmt == "gpkg" and not out:
+        raise click.UsageError("--format gpkg needs -o FILE (a GeoPackage cannot go to stdout)")
+    try:
+        filters = ex.make_filters(since=since, until=until, types=types, families=families,
+                                  factions=factions, regions=regions,
+                                  min_confidence=min_confidence)
+    except ex.ExportError as exc:
+        raise click.UsageError(str(exc)) from None
+    db = _db(db_path)
+    try:
+        gdf = ex.load_events(db, filters)
+        gdf = ex.incidents(gdf) if by_incident else gdf
+        if fmt == "gpkg":
+            counts = ex.write_gpkg(out, gdf, db, filters, force=force)
+            click.echo(f"{out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            return
+        text = ex.geojson_text(gdf) + "\n" if fmt == "geojson" else ex.to_acled_csv(gdf)
+        if out:
+            Path(out).write_text(text, encoding="utf-8")
+            click.echo(f"{out}: {len(gdf)} {'incidents' if by_incident else 'events'}", err=True)
+        else:
+            click.echo(text, nl=False)
+    except (StoreError, ex.ExportError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {db}: {exc}") from None
 # == end of event store section ====================================================================
 
 
