@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/marsad demo seeds/ -o $(OUT)
 
 test: install-test
+	bash scripts/install_browser.sh
 	$(BIN)/python -m pytest -q
 
 # Rebuild the shipped gazetteer from its sources (see gazetteer/data/SOURCES.md).

@@ -459,6 +459,106 @@ def export(db_path, fmt, out, force, since, until, types, families, factions, re
         raise click.ClickException(str(exc)) from None
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot read {db}: {exc}") from None
+
+
+# -- map (maps/build.py, maps/layers.py) ----------------------------------------------------------
+@main.command(name="map")
+@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("-o", "--output", "out", default="map.html", show_default=True,
+              type=click.Path(dir_okay=False), help="HTML file to write.")
+@click.option("--offline", is_flag=True, help="Inline every script and stylesheet and start on "
+              "the vector basemap, so the map works without a network.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=lambda c, p, v: _check_date(v),
+              help="Control layer on this date (default: --until, else the latest evidence).")
+@click.option("--since", metavar="YYYY-MM-DD", callback=lambda c, p, v: _check_date(v),
+              help="Events on or after this date.")
+@click.option("--until", metavar="YYYY-MM-DD", callback=lambda c, p, v: _check_date(v),
+              help="Events on or before this date.")
+@click.option("--faction", metavar="ID", help="Events with this faction among the actors "
+              "(or holding the place afterwards), e.g. LNA.")
+@click.option("--type", "event_type", metavar="TYPE", help="Event type, e.g. airstrike.")
+@click.option("--region", metavar="ISO", help="District by ISO code (LY-BA) or English/Arabic "
+              "name; narrows events and control places.")
+def map_(db_path, out, offline, as_of, since, until, faction, event_type, region):
+    """Write a layered HTML map of the stored events.
+
+    \b
+        marsad map                                   # ./events.gpkg -> map.html
+        marsad map --db libya.gpkg --since 2019-04-01 --type airstrike -o strikes.html
+        marsad map --region LY-BA --as-of 2017-03-20 --offline -o benghazi.html
+
+    Layers (toggle them top right): base maps OpenStreetMap, CartoDB Positron, Esri satellite
+    imagery and a vector map of Libya that needs no tiles; events by type (clustered when
+    dense); control of places by faction; events per district; a heat map; a time slider.
+    With no matching events the map is still written, with a note, and the exit code is 0.
+    """
+    import sqlite3
+    from datetime import date
+
+    from geo.control import control_as_of, evidence_from
+    from geo.events import FAMILY
+    from geo.factions import load_factions
+    from geo.store import EventStore, StoreError
+    from maps.build import build_map, control_places, filter_events, load_districts, main_towns
+
+    factions = load_factions()
+    if faction and factions.get(faction) is None:
+        raise click.BadParameter(f"unknown faction {faction!r} (ids as in "
+                                 "geo/data/factions.json, e.g. LNA, GNA)", param_hint="--faction")
+    if event_type and event_type not in FAMILY:
+        raise click.BadParameter(f"unknown event type {event_type!r}; one of "
+                                 f"{', '.join(FAMILY)}", param_hint="--type")
+    districts = load_districts()
+    iso = None
+    if region:
+        wanted = region.strip().casefold()
+        iso = next((f["properties"]["iso_code"] for f in districts["features"]
+                    if wanted in {str(f["properties"].get(k) or "").casefold()
+                                  for k in ("iso_code", "name_en", "name_ar")}), None)
+        if iso is None:
+            raise click.BadParameter(f"unknown district {region!r} (ISO code such as LY-BA, or "
+                                     "its English or Arabic name)", param_hint="--region")
+    offline_html = None
+    if offline:
+        try:
+            from maps.offline import make_offline as offline_html
+        except Exception as exc:  # noqa: BLE001 - any import failure means no bundling
+            raise click.ClickException(f"offline bundling is not available: {exc}") from None
+    db = _db(db_path)
+    try:
+        with EventStore(db, create=False) as store:
+            rows = store.events()
+            evidence_events, records = store.control_evidence()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {db}: {exc}") from None
+    chosen = filter_events(rows, since=since, until=until, faction=faction,
+                           event_type=event_type, region=iso)
+    when = as_of or until
+    held = control_as_of(evidence_from(evidence_events, records),
+                         date.fromisoformat(when) if when else None)
+    gaz = _gazetteer(None)
+    places = control_places(held, gaz, region=iso)
+    names = {f.id: f.name_en for f in factions}
+    note = None if chosen else "No events match the filters"
+    fmap = build_map(chosen, places, districts, offline=offline, towns=main_towns(gaz),
+                     faction_names=names, as_of=when, note=note)
+    page = fmap.get_root().render()
+    if offline_html is not None:
+        try:
+            page = offline_html(page)
+        except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+            raise click.ClickException(f"offline bundling failed: {exc}") from None
+    try:
+        Path(out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc}") from None
+    if not chosen:
+        click.echo(f"warning: no events match the filters ({len(rows)} in {db}); "
+                   f"wrote a map without events to {out}", err=True)
+    click.echo(f"{out}: {len(chosen)} events, {len(places)} controlled places"
+               + (" (offline)" if offline else ""))
 # == end of event store section ====================================================================
 
 
