@@ -499,7 +499,8 @@ def map_(db_path, out, offline, as_of, since, until, faction, event_type, region
     from geo.events import FAMILY
     from geo.factions import load_factions
     from geo.store import EventStore, StoreError
-    from maps.build import build_map, control_places, filter_events, load_districts, main_towns
+    from maps.build import (build_map, control_places, filter_events, load_districts,
+                            main_towns, render_html)
 
     factions = load_factions()
     if faction and factions.get(faction) is None:
@@ -544,7 +545,7 @@ def map_(db_path, out, offline, as_of, since, until, faction, event_type, region
     note = None if chosen else "No events match the filters"
     fmap = build_map(chosen, places, districts, offline=offline, towns=main_towns(gaz),
                      faction_names=names, as_of=when, note=note)
-    page = fmap.get_root().render()
+    page = render_html(fmap)
     if offline_html is not None:
         try:
             page = offline_html(page)

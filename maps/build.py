@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -161,3 +163,24 @@ def _faction_names(ids: Iterable[str]) -> dict[str, str]:
         f = factions.get(fid)
         out[fid] = f.name_en if f else fid
     return out
+
+
+# A \uXXXX escape of a letter outside ASCII (Arabic text in popups), not preceded by an odd
+# number of backslashes (which would make it literal text rather than an escape).
+_NON_ASCII_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-fA-F]{4})")
+
+
+def render_html(fmap: folium.Map) -> str:
+    """The map's HTML with JSON's \\uXXXX escapes of Arabic and other non-ASCII letters written
+    as the characters themselves: six bytes a letter become two, a third of the file for maps
+    of many events. HTML-special characters (< > & ' are below 0x80) keep their escapes, so
+    this changes no meaning and opens no door to markup."""
+    html = fmap.get_root().render()
+
+    def unescape(m: re.Match) -> str:
+        code = int(m.group(2), 16)
+        if code < 0x80 or 0xD800 <= code <= 0xDFFF or code in (0x2028, 0x2029):
+            return m.group(0)  # ASCII, surrogates and JS line separators stay escaped
+        return m.group(1) + chr(code)
+
+    return _NON_ASCII_ESCAPE.sub(unescape, html)

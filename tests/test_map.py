@@ -270,3 +270,19 @@ def test_district_counts_use_the_district_or_the_polygon():
     events = [{"district": "LY-TB", "lat": 32.9, "lon": 13.2},
               {"district": None, "lat": 32.12, "lon": 20.08}]  # Benghazi, by polygon
     assert layers.count_by_district(events, districts) == {"LY-TB": 1, "LY-BA": 1}
+
+
+def test_rendered_html_writes_arabic_as_characters_and_keeps_markup_escapes():
+    import folium
+
+    from maps.build import render_html
+
+    fmap = folium.Map(tiles=None)
+    folium.GeoJson({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [13.18, 32.9]},
+        "properties": {"t": "اشتباكات في طرابلس <script>alert(1)</script> \\u0627"}}]}
+    ).add_to(fmap)
+    html = render_html(fmap)
+    assert "اشتباكات في طرابلس" in html
+    assert "<script>alert(1)</script>" not in html  # < > stay escaped as \u003c \u003e
+    assert "\\\\u0627" in html  # a literal backslash-u in the text stays literal
