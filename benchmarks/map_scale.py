@@ -45,8 +45,8 @@ def synthetic_events(n: int, seed: int = 7) -> list[dict]:
             "id": f"synthetic{i:06d}", "incident_id": f"synthetic{i:06d}",
             "type": rnd.choice(TYPES), "date": (start + timedelta(days=rnd.randrange(3650)))
             .isoformat(), "date_precision": "day", "place_en": p.name_en, "place_ar": p.name_ar,
-            "district": p.district, "lat": p.lat + rnd.uniform(-0.01, 0.01),
-            "lon": p.lon + rnd.uniform(-0.01, 0.01), "geo_precision": 1,
+            "district": p.district, "lat": p.lat,
+            "lon": p.lon, "geo_precision": 1,
             "actors": rnd.sample(FACTIONS, 2), "controller_after": None,
             "fatalities": rnd.choice([None, 0, 1, 3, 12]), "injuries": None,
             "confidence": round(rnd.uniform(0.5, 1.0), 2), "doc": f"synthetic/{i}.txt",

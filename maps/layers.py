@@ -53,6 +53,12 @@ CLUSTER_FROM = 40
 # number of events, instead of one per event: 50,000 separate time-dimension markers make the
 # slider stutter, and analysts read the slider for where and when, not for single reports.
 TIME_AGGREGATE_FROM = 3000
+TIME_MONTHLY_FROM = 20000
+# Above this many events a map shows one marker per place and event type, with the count and
+# the latest reports in its popup: every event is still counted, but the page stays small
+# enough to open (about 0.4 KB a marker instead of 1.6 KB an event).
+PLACE_AGGREGATE_FROM = 5000
+PLACE_POPUP_REPORTS = 3
 # Each step of the time slider shows the events of the week up to the chosen date.
 TIME_WINDOW = "P7D"
 # Towns at least this populous are labelled on the vector basemap.
@@ -147,23 +153,53 @@ def _points(rows: Iterable[tuple[float, float, dict]]) -> dict:
                          for lat, lon, props in rows]}
 
 
-def event_layers(events: list[Mapping], faction_names: Mapping[str, str] | None = None
-                 ) -> list[folium.FeatureGroup]:
+def _place_rows(events: list[Mapping], label: str, faction_names: Mapping[str, str] | None
+                ) -> list[tuple[float, float, dict]]:
+    """One marker per place for many events: the count, and the latest reports in brief."""
+    names = faction_names or {}
+    by_place: dict[tuple, list[Mapping]] = defaultdict(list)
+    for e in events:
+        by_place[(e.get("place_en"), round(e["lat"], 2), round(e["lon"], 2))].append(e)
+    rows = []
+    for (place, lat, lon), group in by_place.items():
+        group = sorted(group, key=lambda e: e.get("date") or "", reverse=True)
+        latest = "".join(
+            f"<li>{esc(e.get('date') or 'undated')} · "
+            f"{esc(', '.join(names.get(a, a) for a in e.get('actors') or []) or '—')}"
+            f'<br><span dir="rtl" lang="ar">{esc((e.get("sentence") or "")[:120])}</span></li>'
+            for e in group[:PLACE_POPUP_REPORTS])
+        popup = (f'<div class="marsad-popup" data-events="{len(group)}"><b>{esc(label)}</b>: '
+                 f"{len(group)} events at <b>{esc(place)}</b>"
+                 f" ({esc(group[-1].get('date') or '?')} – {esc(group[0].get('date') or '?')})"
+                 f"<ul>{latest}</ul>"
+                 + (f"and {len(group) - PLACE_POPUP_REPORTS} more (marsad events lists them)"
+                    if len(group) > PLACE_POPUP_REPORTS else "") + "</div>")
+        rows.append((lat, lon, {"popup": popup, "label": f"{esc(place)} ({len(group)})"}))
+    return rows
+
+
+def event_layers(events: list[Mapping], faction_names: Mapping[str, str] | None = None,
+                 *, aggregate_from: int = PLACE_AGGREGATE_FROM) -> list[folium.FeatureGroup]:
     """One layer per event type, one marker per event (events without coordinates are left
-    out). A layer with more than `CLUSTER_FROM` markers clusters them."""
+    out); above `aggregate_from` events, one marker per place and type with its count. A
+    layer with more than `CLUSTER_FROM` markers clusters them."""
     by_type: dict[str, list[Mapping]] = defaultdict(list)
     for e in events:
         if e.get("lat") is not None and e.get("lon") is not None:
             by_type[e.get("type") or "other"].append(e)
     order = [t for t in EVENT_STYLES if t in by_type] + sorted(set(by_type) - set(EVENT_STYLES))
+    aggregate = sum(len(v) for v in by_type.values()) > aggregate_from
     layers = []
     for event_type in order:
         label, colour, symbol = event_style(event_type)
         group = folium.FeatureGroup(name=f"Events: {label} ({len(by_type[event_type])})")
-        rows = [(e["lat"], e["lon"], {
-            "popup": event_popup(e, faction_names),
-            "label": f"{esc(label)} · {esc(e.get('place_en'))} · {esc(e.get('date') or '')}",
-        }) for e in by_type[event_type]]
+        if aggregate:
+            rows = _place_rows(by_type[event_type], label, faction_names)
+        else:
+            rows = [(e["lat"], e["lon"], {
+                "popup": event_popup(e, faction_names),
+                "label": f"{esc(label)} · {esc(e.get('place_en'))} · {esc(e.get('date') or '')}",
+            }) for e in by_type[event_type]]
         marker = folium.Marker(icon=folium.DivIcon(html=_icon_html(colour, symbol),
                                                    icon_size=(18, 18), icon_anchor=(9, 9),
                                                    class_name="marsad-event"))
@@ -334,25 +370,36 @@ def time_layer(events: list[Mapping], *, aggregate_from: int = TIME_AGGREGATE_FR
     dated = [e for e in events if e.get("date") and e.get("lat") is not None]
     by_key: dict[tuple, list[Mapping]] = defaultdict(list)
     aggregate = len(dated) > aggregate_from
+    by_month = len(dated) > TIME_MONTHLY_FROM
     for i, e in enumerate(dated):
-        key = (e["date"], round(e["lat"], 3), round(e["lon"], 3)) if aggregate else (i,)
+        if by_month:
+            # very many events: one marker per district and month keeps the page small
+            key = (e["date"][:7], e.get("district") or (round(e["lat"]), round(e["lon"])))
+        elif aggregate:
+            key = (e["date"], round(e["lat"], 3), round(e["lon"], 3))
+        else:
+            key = (i,)
         by_key[key].append(e)
     features = []
     for group_events in by_key.values():
         first = group_events[0]
         n = len(group_events)
         types = Counter(event_style(e.get("type"))[0] for e in group_events)
-        popup = (f"<b>{esc(first['date'])}</b> · {esc(first.get('place_en'))}<br>"
+        when = first["date"][:7] + "-01" if by_month else first["date"]
+        where = (first.get("district") or first.get("place_en")) if by_month \
+            else first.get("place_en")
+        popup = (f"<b>{esc(when[:7] if by_month else when)}</b> · {esc(where)}<br>"
                  + ", ".join(f"{esc(t)} ×{c}" if c > 1 else esc(t) for t, c in types.items()))
         colour = event_style(first.get("type"))[1] if len(types) == 1 else "#444444"
         features.append({
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [first["lon"], first["lat"]]},
-            "properties": {"times": [first["date"]], "popup": popup, "style": {
+            "properties": {"times": [when], "popup": popup, "style": {
                 "radius": 5 + 3 * math.log2(n), "color": "#ffffff", "weight": 1,
                 "fillColor": colour, "fillOpacity": 0.85}},
         })
-    title = "Time slider" + (" (places per day)" if aggregate else "")
+    title = "Time slider" + (" (districts per month)" if by_month else
+                             " (places per day)" if aggregate else "")
     group = folium.FeatureGroup(name=f"{title} ({len(dated)} dated events)", show=False)
     if features:
         _TimeSlider({"type": "FeatureCollection", "features": features}, window).add_to(group)

@@ -286,3 +286,23 @@ def test_rendered_html_writes_arabic_as_characters_and_keeps_markup_escapes():
     assert "اشتباكات في طرابلس" in html
     assert "<script>alert(1)</script>" not in html  # < > stay escaped as \u003c \u003e
     assert "\\\\u0627" in html  # a literal backslash-u in the text stays literal
+
+
+def test_many_events_are_aggregated_per_place_not_dropped():
+    import re
+
+    import folium
+
+    from maps.layers import event_layers
+
+    events = [{"id": f"e{i}", "type": "armed_clash" if i % 3 else "airstrike",
+               "place_en": "Sirte" if i % 2 else "Derna", "lat": 31.2 if i % 2 else 32.76,
+               "lon": 16.58 if i % 2 else 22.64, "date": f"2016-06-{1 + i % 28:02d}",
+               "actors": ["GNA"], "sentence": "اشتباكات <b>في</b> سرت"} for i in range(60)]
+    fmap = folium.Map(tiles=None)
+    for layer in event_layers(events, aggregate_from=10):
+        layer.add_to(fmap)
+    html = fmap.get_root().render()
+    counts = [int(n) for n in re.findall(r'data-events=\\\\?"(\d+)', html)]
+    assert sum(counts) == 60 and len(counts) == 4  # 2 places x 2 types, every event counted
+    assert "<b>في</b>" not in html
