@@ -110,9 +110,11 @@ def _parse_all(paths, gaz_path, quiet, default_date=None):
 @click.argument("paths", nargs=-1)
 @click.option("-o", "--out", "out_dir", default="out", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the outputs.")
-def demo(paths, out_dir):
-    """Parse the seed articles (or PATHS): places.jsonl, places.geojson, a map of the places,
-    and the event store events.gpkg.
+@click.pass_context
+def demo(ctx, paths, out_dir):
+    """The main job on the seed articles (or PATHS): the event store events.gpkg, the layered
+    map map.html (works offline), events.geojson, and the places found (places.jsonl,
+    places.geojson, places_map.html).
 
     \b
         marsad demo                 # seeds/ -> out/
@@ -132,11 +134,15 @@ def demo(paths, out_dir):
     geo = mentions_geojson(results)
     (out / "places.geojson").write_text(json.dumps(geo, ensure_ascii=False), encoding="utf-8")
     places_map(geo).save(str(out / "places_map.html"))
-    summary = ingest_paths(list(paths), out / "events.gpkg", _gazetteer(None))
+    db = out / "events.gpkg"
+    summary = ingest_paths(list(paths), db, _gazetteer(None))
+    ctx.invoke(map_, db_path=str(db), out=str(out / "map.html"), offline=True)
+    ctx.invoke(export, db_path=str(db), fmt="geojson", out=str(out / "events.geojson"))
     n = len(geo["features"])
     click.echo(f"{len(results)} articles, {n} place mentions, "
-               f"{summary.totals.get('events', 0)} events -> {out}/places.jsonl, "
-               f"{out}/places.geojson, {out}/places_map.html, {out}/events.gpkg")
+               f"{summary.totals.get('events', 0)} events -> {out}/events.gpkg, {out}/map.html, "
+               f"{out}/events.geojson, {out}/places.jsonl, {out}/places.geojson, "
+               f"{out}/places_map.html")
 
 
 def _print_table(result: dict) -> None:

@@ -41,8 +41,13 @@ def test_demo_writes_outputs_and_escapes_article_text(tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(main, ["demo", str(art), "-o", str(out)])
     assert res.exit_code == 0, res.output
-    for name in ("places.jsonl", "places.geojson", "places_map.html", "events.gpkg"):
+    for name in ("places.jsonl", "places.geojson", "places_map.html", "events.gpkg", "map.html",
+                 "events.geojson"):
         assert (out / name).stat().st_size > 0
+    for page_name in ("places_map.html", "map.html"):
+        page = (out / page_name).read_text(encoding="utf-8")
+        assert "<b onmouseover=alert(1)>" not in page
+        assert "onerror=alert(2)" not in page
     page = (out / "places_map.html").read_text(encoding="utf-8")
     assert "<b onmouseover=alert(1)>" not in page
     assert "&lt;b onmouseover=alert(1)&gt;" in page  # shown as text in the popup
