@@ -261,16 +261,23 @@ def events_layer(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(_typed(pd.DataFrame(out)), geometry="geometry", crs=CRS)
 
 
+def _date_range(since_expr: str, until_expr: str, filters: ExportFilters
+                ) -> tuple[list[str], list[str]]:
+    """SQL conditions (and their bound parameters) for the filters' date range."""
+    where, params = [], []
+    if filters.since:
+        where.append(f"{since_expr} >= ?")
+        params.append(filters.since)
+    if filters.until:
+        where.append(f"{until_expr} <= ?")
+        params.append(filters.until)
+    return where, params
+
+
 def _mentions(db, filters: ExportFilters) -> pd.DataFrame:
     """Stored mentions that pass the region filter and the date filters (on the publication date
     of their article)."""
-    where, params = [], []
-    if filters.since:
-        where.append("a.published >= ?")
-        params.append(filters.since)
-    if filters.until:
-        where.append("substr(a.published, 1, 10) <= ?")
-        params.append(filters.until)
+    where, params = _date_range("a.published", "substr(a.published, 1, 10)", filters)
     if filters.regions:
         where.append(f"m.district IN ({','.join('?' * len(filters.regions))})")
         params.extend(filters.regions)
@@ -329,13 +336,7 @@ def places_layer(db, events: gpd.GeoDataFrame, filters: ExportFilters) -> gpd.Ge
 def control_layer(db, filters: ExportFilters) -> gpd.GeoDataFrame:
     """Control records (who holds a place as of a date), narrowed by the date range (`as_of`),
     the regions (district polygon containing the point) and the factions."""
-    where, params = [], []
-    if filters.since:
-        where.append("as_of >= ?")
-        params.append(filters.since)
-    if filters.until:
-        where.append("as_of <= ?")
-        params.append(filters.until)
+    where, params = _date_range("as_of", "as_of", filters)
     if filters.factions:
         where.append(f"faction IN ({','.join('?' * len(filters.factions))})")
         params.extend(filters.factions)
