@@ -276,9 +276,13 @@ class EventExtractor:
         starts = [m.start for m in mentions]  # mentions come sorted by position
         # the article's parties, most named first: a clash with one named side is fought
         # against the other party the article keeps naming
-        parties = Counter(a.faction_id for a in self._actor_mentions(text, year)
-                          if self.factions.get(a.faction_id).kind in ARMED_KINDS) \
-            if self.factions else Counter()
+        all_actors = self._actor_mentions(text, year)  # once per article, sorted by position
+        actor_starts = [a.start for a in all_actors]
+        parties = Counter(a.faction_id for a in all_actors
+                          if self.factions.get(a.faction_id).kind in ARMED_KINDS)
+        # the article's words, once; each sentence takes its slice (offsets made relative)
+        all_toks = tokenize(text)
+        tok_starts = [t[1] for t in all_toks]
         reported: set[tuple[str, str, str | None]] = set()
         last_actors: list[str] = []
         for s_start, s_end in split_sentences(text):
@@ -286,10 +290,12 @@ class EventExtractor:
             places = mentions[bisect_left(starts, s_start):bisect_left(starts, s_end)]
             if not places or is_heading(sentence) or _is_title_line(text, s_start, s_end):
                 continue
-            toks = tokenize(sentence)
+            toks = [(f, a - s_start, b - s_start) for f, a, b in
+                    all_toks[bisect_left(tok_starts, s_start):bisect_left(tok_starts, s_end)]]
             words = [t[0] for t in toks]
             stems = [_word_forms(w) for w in words]
-            actor_mentions = self._actor_mentions(sentence, year)
+            actor_mentions = all_actors[bisect_left(actor_starts, s_start):
+                                        bisect_left(actor_starts, s_end)]
             actors = _distinct(a.faction_id for a in actor_mentions) or last_actors
             if actors:
                 last_actors = actors  # a sentence without a named party continues the last one
@@ -304,7 +310,7 @@ class EventExtractor:
             breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
             actors_by_clause: dict[int, list[str]] = {}
             for a in actor_mentions:
-                actors_by_clause.setdefault(bisect_right(breaks, s_start + a.start),
+                actors_by_clause.setdefault(bisect_right(breaks, a.start),
                                             []).append(a.faction_id)
             usable = [m for m in places if m.place.kind != "country"
                       and not self._in_organisation_name(text, m)]
