@@ -144,14 +144,17 @@ def _year_after(words: list[str], i: int, published: date, month: int) -> int:
     return published.year - 1 if month > published.month else published.year
 
 
-def resolve_date(words: list[str], published: date | None, near: int | None = None) -> EventDate:
+def resolve_date(words: list[str], published: date | None, near: int | None = None,
+                 found: list[tuple[int, EventDate]] | None = None) -> EventDate:
     """The date a sentence's event happened, from its normalised words and the publication
     date: the time expression nearest the event's trigger (word index `near`), else the first.
     Without any, the publication date stands with a week's precision (news reports what
-    happened in the days before)."""
+    happened in the days before). `found` is `date_mentions(words, published)` when the caller
+    asks for several triggers of one sentence."""
     if published is None:
         return EventDate(None, None, "no publication date")
-    found = date_mentions(words, published)
+    if found is None:
+        found = date_mentions(words, published)
     if not found:
         return EventDate(published, "week", "publication date")
     if near is None:

@@ -15,10 +15,11 @@ from collections import Counter
 from bisect import bisect_left, bisect_right
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 
 from gazetteer.model import AREA_KINDS
-from geo.dates import EventDate, resolve_date
+from geo.dates import EventDate, date_mentions, resolve_date
 from geo.resolve import Mention
 from geo.text import normalize_name, proclitic_splits, split_sentences, tokenize
 
@@ -238,7 +239,8 @@ def _distinct(ids) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _word_forms(word: str) -> set[str]:
+@lru_cache(maxsize=131072)
+def _word_forms(word: str) -> frozenset[str]:
     """A word without its proclitics, and without its article: trigger and cue lists are
     written bare (اشتباكات matches الاشتباكات, والاشتباكات, بالاشتباكات)."""
     forms = set()
@@ -246,7 +248,7 @@ def _word_forms(word: str) -> set[str]:
         forms.add(stem)
         if stem.startswith("ال") and len(stem) > 3:
             forms.add(stem[2:])
-    return forms
+    return frozenset(forms)
 
 
 def _is_title_line(text: str, start: int, end: int) -> bool:
@@ -269,19 +271,22 @@ class EventExtractor:
     def __init__(self, factions=None):
         self.factions = factions
 
-    def extract(self, text: str, mentions: list[Mention], published: date | None) -> Extraction:
+    def extract(self, text: str, mentions: list[Mention], published: date | None,
+                tokens: list[tuple[str, int, int]] | None = None) -> Extraction:
+        """Events and control records of an article; `tokens` are `tokenize(text)` when the
+        caller has them already."""
         out = Extraction()
         art_hash = content_hash(text)
         year = published.year if published else None
         starts = [m.start for m in mentions]  # mentions come sorted by position
         # the article's parties, most named first: a clash with one named side is fought
         # against the other party the article keeps naming
-        all_actors = self._actor_mentions(text, year)  # once per article, sorted by position
+        all_toks = tokenize(text) if tokens is None else tokens
+        all_actors = self._actor_mentions(text, year, all_toks)  # once, sorted by position
         actor_starts = [a.start for a in all_actors]
         parties = Counter(a.faction_id for a in all_actors
                           if self.factions.get(a.faction_id).kind in ARMED_KINDS)
         # the article's words, once; each sentence takes its slice (offsets made relative)
-        all_toks = tokenize(text)
         tok_starts = [t[1] for t in all_toks]
         reported: set[tuple[str, str, str | None]] = set()
         last_actors: list[str] = []
@@ -294,6 +299,7 @@ class EventExtractor:
                     all_toks[bisect_left(tok_starts, s_start):bisect_left(tok_starts, s_end)]]
             words = [t[0] for t in toks]
             stems = [_word_forms(w) for w in words]
+            time_words = date_mentions(words, published) if published else []
             actor_mentions = all_actors[bisect_left(actor_starts, s_start):
                                         bisect_left(actor_starts, s_end)]
             actors = _distinct(a.faction_id for a in actor_mentions) or last_actors
@@ -326,7 +332,7 @@ class EventExtractor:
                                                for j in range(i + 1, min(i + 4, len(words)))):
                     type_ = "airstrike"
                 trig_pos = s_start + toks[i][1]
-                when = resolve_date(words, published, near=i)
+                when = resolve_date(words, published, near=i, found=time_words)
                 candidates = usable
                 if words[i].lstrip("وفبل").startswith("ال") and not by_clause.get(
                         bisect_right(breaks, trig_pos)):
@@ -402,11 +408,11 @@ class EventExtractor:
             out.append(m)
         return out
 
-    def _actor_mentions(self, sentence: str, year: int | None) -> list:
+    def _actor_mentions(self, text: str, year: int | None, tokens=None) -> list:
         if self.factions is None:
             return []
         # weak aliases (a bare country name) name a party, not necessarily an actor
-        return [a for a in self.factions.find_actors(sentence, year)
+        return [a for a in self.factions.find_actors(text, year, tokens)
                 if a.confidence >= MIN_ACTOR_CONFIDENCE
                 and self.factions.get(a.faction_id).kind not in NON_ACTING_KINDS]
 

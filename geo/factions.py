@@ -149,11 +149,13 @@ class Factions:
         self._best_cache[ck] = best
         return best
 
-    def find_actors(self, text: str, year: int | None) -> list[ActorMention]:
+    def find_actors(self, text: str, year: int | None,
+                    tokens: list[tuple[str, int, int]] | None = None) -> list[ActorMention]:
         """Faction mentions in `text` for an article of `year` (None: year unknown), in text
         order. Overlapping candidates are settled by length: الجيش الوطني الليبي beats
-        الجيش الوطني, and جبهة التناوب والوفاق beats the الوفاق inside it."""
-        toks = tokenize(text)
+        الجيش الوطني, and جبهة التناوب والوفاق beats the الوفاق inside it. `tokens` are
+        `tokenize(text)` when the caller has them already."""
+        toks = tokenize(text) if tokens is None else tokens
         ntok = len(toks)
         candidates: list[tuple[int, int, Alias, float]] = []  # (first token, tokens, alias, conf)
         for i in range(ntok):

@@ -13,6 +13,7 @@ from geo.articles import Article
 from geo.dates import parse_published
 from geo.events import EventExtractor
 from geo.resolve import Resolver
+from geo.text import tokenize
 
 # Bump when the gazetteer or a rule changes what an article yields: stored articles of an older
 # version are processed again by `marsad ingest`.
@@ -35,9 +36,10 @@ def _extractor() -> EventExtractor:
 
 def parse_article(article: Article, gazetteer: Gazetteer) -> dict:
     """The `marsad parse` JSON object of one article (see DESIGN.md for the contract)."""
-    mentions = _resolver(gazetteer).resolve(article.text)
+    tokens = tokenize(article.text)  # shared by places, actors and events
+    mentions = _resolver(gazetteer).resolve(article.text, tokens)
     published = parse_published(article.published)
-    found = _extractor().extract(article.text, mentions, published)
+    found = _extractor().extract(article.text, mentions, published, tokens)
     return {"doc": article.doc, "published": article.published,
             "places": [m.to_json() for m in mentions],
             "events": [e.to_json() for e in found.events],

@@ -251,9 +251,10 @@ class Resolver:
             return set()
         return {s for _, s in proclitic_splits(toks[m.i - 1][0])}
 
-    def find(self, text: str) -> tuple[list[_Match], list[tuple[str, int, int]]]:
+    def find(self, text: str, tokens: list[tuple[str, int, int]] | None = None
+             ) -> tuple[list[_Match], list[tuple[str, int, int]]]:
         """Recognised (not yet disambiguated) matches, and the tokens of `text`."""
-        toks = tokenize(text)
+        toks = tokenize(text) if tokens is None else tokens
         found: list[_Match] = []
         cache = self._cache
         i = 0
@@ -313,8 +314,10 @@ class Resolver:
                                                                  PLACE_PREPOSITIONS | set(CUES))
 
     # -- disambiguation --------------------------------------------------------------------
-    def resolve(self, text: str) -> list[Mention]:
-        matches, toks = self.find(text)
+    def resolve(self, text: str, tokens: list[tuple[str, int, int]] | None = None
+                ) -> list[Mention]:
+        """Mentions of `text`; `tokens` are `tokenize(text)` when the caller has them."""
+        matches, toks = self.find(text, tokens)
         cues = [self._cue_kinds(m, toks) for m in matches]
         # The article's geography: each Libyan mention's best reading on priors and cues alone.
         # Every mention counts, so the places an article keeps returning to weigh most.

@@ -88,6 +88,7 @@ def normalize_arabic(text: str) -> Normalized:
     return Normalized("".join(chars[i] for i in kept), tuple(kept))
 
 
+@lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """Normalised form of a gazetteer name: tokens joined by single spaces."""
     return " ".join(form for form, _, _ in tokenize(name))
