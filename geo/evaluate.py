@@ -190,9 +190,10 @@ def score_events(pred: list[dict], gold: list[dict], score: EventScore, doc: str
         if same_sentence:
             out = [i for i in out if gold[i]["sentence_start"] < p["end"]
                    and p["start"] < gold[i]["sentence_end"]]
-        # the best pairing first: same type, then same date
+        # the best pairing first: same type, then same date, then the nearest place
         return sorted(out, key=lambda i: (gold[i]["type"] != p["type"],
-                                          gold[i].get("date") != p.get("date")))
+                                          gold[i].get("date") != p.get("date"),
+                                          km(p["lat"], p["lon"], gold[i]["lat"], gold[i]["lon"])))
 
     # reports of the same sentence pair first, then the rest
     for same in (True, False):
