@@ -566,6 +566,144 @@ def map_(db_path, out, offline, as_of, since, until, faction, event_type, region
                    f"wrote a map without events to {out}", err=True)
     click.echo(f"{out}: {len(chosen)} events, {len(places)} controlled places"
                + (" (offline)" if offline else ""))
+# -- query (geo/query.py) ------------------------------------------------------------------------
+class _QueryUsageError(click.ClickException):
+    """A malformed or unanswerable query: one line on stderr, exit code 2."""
+    exit_code = 2
+
+
+@main.command()
+@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--region", metavar="NAME", help="District (ISO code, English or Arabic name, "
+              "fuzzy), historical region (Fezzan) or city.")
+@click.option("--region-kind", type=click.Choice(["district", "city"]),
+              help="For a name that is both (Tripoli, Sabha): which one. [default: district]")
+@click.option("--bbox", metavar="W,S,E,N", help="Bounding box in degrees (edges included).")
+@click.option("--near", metavar="PLACE", help="Gazetteer place (or LAT,LON) for --km.")
+@click.option("--km", type=float, metavar="N", help="Radius around --near, geodesic on WGS84.")
+@click.option("--within", metavar="FILE", help="Polygon file (GeoJSON, GeoPackage, Shapefile).")
+@click.option("--regions", "regions_file", metavar="FILE", help="District boundaries to use "
+              "instead of the gazetteer's (OCHA, geoBoundaries, GADM; any format geopandas "
+              "reads); names map to ISO codes through gazetteer/data/region_aliases.csv.")
+@click.option("--name-field", metavar="FIELD", help="Field of --regions holding the names.")
+@click.option("--faction", "factions", multiple=True, metavar="ID",
+              help="Events with this faction among the actors (repeatable).")
+@click.option("--type", "types", multiple=True, metavar="TYPE",
+              help="Event type or family, e.g. airstrike, fight (repeatable).")
+@click.option("--since", metavar="DATE", help="On or after (YYYY-MM-DD, YYYY-MM or YYYY).")
+@click.option("--until", metavar="DATE", help="On or before (YYYY-MM-DD, YYYY-MM or YYYY).")
+@click.option("--min-confidence", type=float, metavar="X", help="0-1.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv", "geojson"]),
+              default="table", show_default=True)
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of events.")
+@click.option("--rejoin", is_flag=True, help="Recompute every stored event's district by "
+              "spatial join with --regions (or the gazetteer's districts), in one transaction, "
+              "and report the changes.")
+@click.option("--dry-run", is_flag=True, help="With --rejoin: report, change nothing.")
+def query(db_path, region, region_kind, bbox, near, km, within, regions_file, name_field,
+          factions, types, since, until, min_confidence, fmt, count_only, rejoin, dry_run):
+    """Events by place: in a district, city, bbox or polygon, or within N km of a place.
+
+    \b
+        marsad query --region الجفرة --since 2019-04
+        marsad query --near Derna --km 30 --faction LNA --type airstrike
+        marsad query --within south_tripoli.geojson --type armed_clash --format geojson
+        marsad query --bbox 12.9,32.4,13.4,32.8 --count
+        marsad query --region Tripoli --region-kind city      # the city and places in it
+        marsad query --region Tobruk --regions lby_adm2.shp --name-field ADM2_EN
+        marsad query --rejoin --regions lby_adm2.shp --name-field ADM2_EN
+
+    Points on a border or edge count as inside. Events known only at district or region
+    precision are included when their whole area lies inside the query area, flagged in the
+    column area_only. Malformed bbox, dates or polygon files and unknown names: exit code 2.
+    """
+    import csv
+    import io
+    import sqlite3
+
+    from geo import query as gq
+    from geo.store import StoreError
+
+    db = _db(db_path)
+    try:
+        regions = gq.load_regions(regions_file, name_field)
+        if regions.unmapped:
+            _warn(f"{regions_file}: no ISO code for {', '.join(regions.unmapped)} (add them to "
+                  "gazetteer/data/region_aliases.csv); their own names are used")
+        gaz = _gazetteer(None)
+        if rejoin:
+            if any(x is not None for x in (region, bbox, near, within)):
+                raise gq.QueryError("--rejoin recomputes every event's district; it takes no "
+                                    "--region, --bbox, --near or --within")
+            res = gq.rejoin_districts(db, regions, gaz=gaz, dry_run=dry_run)
+            for c in res.changed:
+                click.echo(f"{c['id']}  {c['old'] or '-'} -> {c['new'] or '-'}")
+            click.echo(f"{db}: {len(res.changed)} of {res.events} events "
+                       f"{'would change' if dry_run else 'changed'} district ({res.regions})")
+            return
+        area = gq._resolve_area(region, bbox, near, km, within, gaz, regions, region_kind)
+        filters = gq.make_filters(factions=factions, types=types, since=since, until=until,
+                                  min_confidence=min_confidence)
+        if area.note:
+            click.echo(f"note: {area.note}", err=True)
+        result = gq.run_query(db, area, filters, gaz=gaz, regions=regions,
+                              count_only=count_only)
+    except gq.QueryError as exc:
+        raise _QueryUsageError(str(exc)) from None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read {db}: {exc}") from None
+    if count_only:
+        click.echo(result)
+        return
+    if fmt == "geojson":
+        click.echo(json.dumps(gq.to_geojson(result), ensure_ascii=False))
+        return
+    rows = gq.records(result)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif fmt == "jsonl":
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(gq.QUERY_COLUMNS)
+        for r in rows:
+            writer.writerow(["" if r[c] is None else _flat(c, r[c]) for c in gq.QUERY_COLUMNS])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        click.echo(f"{area.label}", err=True)
+        _print_events_table(rows, ["id", "type", "date", "place_en", "district",
+                                   "geo_precision", "area_only", "actors", "confidence",
+                                   "sentence"])
+
+
+@main.command(name="regions")
+@click.option("--regions", "regions_file", metavar="FILE", help="Boundary file to check "
+              "(default: the gazetteer's 22 districts).")
+@click.option("--name-field", metavar="FIELD", help="Field of FILE holding the names.")
+def regions_(regions_file, name_field):
+    """The regions `marsad query` uses, with the ISO code each name maps to.
+
+    \b
+        marsad regions
+        marsad regions --regions lby_admbnda_adm2.shp --name-field ADM2_EN
+    """
+    from geo import query as gq
+
+    try:
+        regions = gq.load_regions(regions_file, name_field)
+    except gq.QueryError as exc:
+        raise _QueryUsageError(str(exc)) from None
+    for code, name in sorted(zip(regions.gdf["code"], regions.gdf["name"])):
+        flag = "  (no ISO code: add it to gazetteer/data/region_aliases.csv)" \
+            if name in regions.unmapped else ""
+        click.echo(f"{code:<8} {name}{flag}")
+    click.echo(f"({len(regions.gdf)} regions from {regions.source})")
+
+
 # == end of event store section ====================================================================
 
 

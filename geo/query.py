@@ -1,0 +1,836 @@
+"""Questions by place: the stored events in a district, a bounding box, a polygon, or within N km
+of a place, narrowed by faction, type, dates and confidence. `marsad query` only wires it.
+
+>>> gdf = query_events("events.gpkg", region="الجفرة", since="2019-04")      # doctest: +SKIP
+
+Exactness rules (what "in" means):
+
+- **Points** (geo_precision 1 or 2) are tested against the area itself: inside a polygon or on
+  its border (borders are inclusive, so a point on the border of two districts is in both),
+  inside a bbox or on its edges, or at a geodesic distance on WGS84 (`pyproj.Geod`) of at most
+  N km (to within a micrometre, so a point computed at exactly N km counts).
+- **Areas** (geo_precision 3: only the district or region is known) are included when their
+  whole area lies inside the query area, and flagged `area_only`. For district and region
+  queries this is decided by district code (Jufra's events are in Jufra, Fezzan's events are in
+  neither Sabha nor Jufra); for bbox, polygon and radius queries by geometry.
+- **Cities** (a name that is a city, or `region_kind="city"`): the events at the city or at any
+  place below it in the gazetteer hierarchy (neighbourhoods, facilities: `parent` ids).
+
+Speed: candidates come from the GeoPackage R-tree `rtree_events_geom` (the query area's bbox),
+attribute filters run in the same SQL, and the exact test is vectorised (shapely, pyproj) over
+the candidates only. The R-tree holds float32 boxes rounded outwards, so exact tests use the
+`lon`/`lat` columns (doubles), never the R-tree's numbers.
+
+Regions come from the gazetteer's 22 district polygons, or from a user file (OCHA, geoBoundaries,
+GADM; anything geopandas reads) whose names map to ISO 3166-2:LY codes through
+`gazetteer/data/region_aliases.csv` (Tobruk -> LY-BU, Ejdabia -> LY-WA ...).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import difflib
+import json
+import math
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
+
+from geo.store import LISTING_COLUMNS, EventStore, StoreError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
+DISTRICTS_GEOJSON = DATA_DIR / "districts.geojson"
+REGION_ALIASES_CSV = DATA_DIR / "region_aliases.csv"
+REGION_DISTRICTS_CSV = DATA_DIR / "region_districts.csv"
+CRS = "EPSG:4326"
+GEOD = Geod(ellps="WGS84")
+# A point computed at exactly N km comes back from Geod.inv a few nanometres off.
+DISTANCE_TOLERANCE_M = 1e-6
+QUERY_COLUMNS = LISTING_COLUMNS + ["place_id", "area_only"]
+# Name fields of common boundary datasets, tried in order when --name-field is not given.
+NAME_FIELDS = ("iso_code", "shapeISO", "ADM1_PCODE", "ADM2_EN", "ADM1_EN", "shapeName",
+               "NAME_1", "NAME_2", "name_en", "name", "NAME")
+
+
+class QueryError(ValueError):
+    """A query that cannot be answered as asked; the message is one line for the user."""
+
+
+# -- regions -------------------------------------------------------------------------------------
+def _key(name: str) -> str:
+    from geo.text import normalize_name
+
+    return (normalize_name(str(name)) or str(name).strip()).casefold()
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    """{normalised alias: ISO code}: district names and codes, then region_aliases.csv."""
+    out: dict[str, str] = {}
+    d = gpd.read_file(DISTRICTS_GEOJSON)
+    for iso, en, ar in zip(d["iso_code"], d["name_en"], d["name_ar"]):
+        for n in (iso, en, ar):
+            out.setdefault(_key(n), iso)
+    with open(REGION_ALIASES_CSV, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(_key(row["alias"]), row["iso_code"])
+    return out
+
+
+def iso_code_for(name: str) -> str | None:
+    """The ISO 3166-2:LY code of a district name as any dataset spells it (Tobruk -> LY-BU)."""
+    if name is None:
+        return None
+    s = str(name).strip()
+    if re.fullmatch(r"(?i)LY-[A-Z]{2}", s):
+        return s.upper()
+    return _aliases().get(_key(s))
+
+
+@dataclass
+class Regions:
+    """District polygons keyed by ISO code: `gdf` has columns code, name, geometry (EPSG:4326).
+    `unmapped` lists names of a user file that no alias maps to an ISO code (their own name is
+    their code)."""
+    gdf: gpd.GeoDataFrame
+    source: str
+    unmapped: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._by_code = {c: g for c, g in zip(self.gdf["code"], self.gdf.geometry)}
+        for g in self._by_code.values():
+            shapely.prepare(g)
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self._by_code)
+
+    def geometry(self, code: str) -> BaseGeometry | None:
+        return self._by_code.get(code)
+
+    def names(self) -> dict[str, str]:
+        """{normalised name: code}: the file's names, then every alias of its codes."""
+        out = {_key(n): c for n, c in zip(self.gdf["name"], self.gdf["code"]) if n}
+        for alias, iso in _aliases().items():
+            if iso in self._by_code:
+                out.setdefault(alias, iso)
+        return out
+
+    def codes_at(self, lon, lat) -> list[list[str]]:
+        """For each point, the codes of every region it lies in or on (sorted)."""
+        pts = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        out: list[list[str]] = [[] for _ in range(len(pts))]
+        if not len(pts):
+            return out
+        pi, ri = self.gdf.sindex.query(pts, predicate="intersects")
+        codes = list(self.gdf["code"])
+        for p, r in zip(pi, ri):
+            out[p].append(codes[r])
+        return [sorted(c) for c in out]
+
+
+@lru_cache(maxsize=1)
+def _default_regions() -> Regions:
+    d = gpd.read_file(DISTRICTS_GEOJSON).to_crs(CRS)
+    gdf = gpd.GeoDataFrame({"code": d["iso_code"], "name": d["name_en"]},
+                           geometry=d.geometry.make_valid(), crs=CRS)
+    return Regions(gdf, str(DISTRICTS_GEOJSON))
+
+
+def load_regions(path: str | Path | None = None, name_field: str | None = None) -> Regions:
+    """The gazetteer's 22 districts, or the regions of a user boundary file (any format geopandas
+    reads). Rows with the same code (a district split into parts) are merged.
+
+    >>> load_regions("lby_admbnda_adm2.shp", "ADM2_EN").codes[:2]     # doctest: +SKIP
+    ['LY-DR', 'LY-MJ']
+    """
+    if path is None:
+        return _default_regions()
+    p = Path(path)
+    if not p.exists():
+        raise QueryError(f"regions file {p} does not exist")
+    try:
+        raw = gpd.read_file(p)
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises many kinds
+        raise QueryError(f"cannot read regions file {p}: {str(exc).splitlines()[0]}") from None
+    if raw.empty or raw.geometry is None or not raw.geom_type.isin(
+            ["Polygon", "MultiPolygon"]).any():
+        raise QueryError(f"regions file {p} has no polygons")
+    if name_field is None:
+        name_field = next((f for f in NAME_FIELDS if f in raw.columns), None)
+        if name_field is None:
+            fields = ", ".join(c for c in raw.columns if c != "geometry")
+            raise QueryError(f"regions file {p}: say which field holds the names with "
+                             f"--name-field (fields: {fields})")
+    elif name_field not in raw.columns:
+        raise QueryError(f"regions file {p} has no field {name_field!r} (fields: "
+                         f"{', '.join(c for c in raw.columns if c != 'geometry')})")
+    raw = raw[raw.geom_type.isin(["Polygon", "MultiPolygon"])]
+    raw = raw.set_crs(CRS) if raw.crs is None else raw.to_crs(CRS)
+    names = [str(n) if n is not None else "" for n in raw[name_field]]
+    codes, unmapped = [], []
+    for n in names:
+        iso = iso_code_for(n)
+        if iso is None:
+            unmapped.append(n)
+        codes.append(iso or n)
+    gdf = gpd.GeoDataFrame({"code": codes, "name": names},
+                           geometry=shapely.make_valid(raw.geometry.values), crs=CRS)
+    gdf = gdf.dissolve(by="code", as_index=False, aggfunc="first")[["code", "name", "geometry"]]
+    return Regions(gdf, str(p), sorted(set(unmapped)))
+
+
+@lru_cache(maxsize=1)
+def _region_districts() -> dict[str, tuple[str, ...]]:
+    """{gazetteer region id: its district codes} (Tripolitania, Cyrenaica, Fezzan ...)."""
+    with open(REGION_DISTRICTS_CSV, encoding="utf-8", newline="") as fh:
+        return {r["region_id"]: tuple(r["districts"].split()) for r in csv.DictReader(fh)}
+
+
+# -- the query area ------------------------------------------------------------------------------
+@dataclass
+class QueryArea:
+    """What a query covers. `codes` (district and region queries) decide area-only events by
+    code; `place_ids` (city queries) select events by place hierarchy."""
+    kind: str  # district | region | city | bbox | polygon | radius
+    label: str
+    geometry: BaseGeometry | None = None
+    codes: frozenset = frozenset()
+    place_ids: frozenset = frozenset()
+    center: tuple[float, float] | None = None  # lon, lat
+    radius_m: float | None = None
+    note: str | None = None  # for stderr: which reading of an ambiguous name was used
+
+    def search_bounds(self, gaz) -> tuple[float, float, float, float]:
+        """(west, south, east, north) that every matching event lies in."""
+        if self.kind == "city":
+            pts = [(p.lon, p.lat) for p in map(gaz.get, self.place_ids) if p is not None]
+            xs, ys = zip(*pts)
+            return min(xs), min(ys), max(xs), max(ys)
+        if self.kind == "radius":
+            lon, lat = self.center
+            az = np.linspace(0, 360, 145)
+            x, y, _ = GEOD.fwd(np.full(az.shape, lon), np.full(az.shape, lat), az,
+                               np.full(az.shape, self.radius_m * 1.001 + 1))
+            return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+        return self.geometry.bounds
+
+    def covers_points(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        if self.kind == "radius":
+            clon, clat = self.center
+            _, _, dist = GEOD.inv(np.full(lon.shape, clon), np.full(lat.shape, clat), lon, lat)
+            return dist <= self.radius_m + DISTANCE_TOLERANCE_M
+        return shapely.intersects_xy(self.geometry, lon, lat)
+
+    def covers_area(self, area_codes: tuple[str, ...], area_geom: BaseGeometry | None) -> bool:
+        if self.codes and area_codes:
+            return set(area_codes) <= self.codes
+        if area_geom is None or self.kind == "city":
+            return False
+        if self.kind == "radius":
+            ring = shapely.get_coordinates(area_geom.boundary)
+            clon, clat = self.center
+            _, _, dist = GEOD.inv(np.full(len(ring), clon), np.full(len(ring), clat),
+                                  ring[:, 0], ring[:, 1])
+            return bool((dist <= self.radius_m + DISTANCE_TOLERANCE_M).all())
+        return bool(self.geometry.covers(area_geom))
+
+
+def parse_bbox(text: str) -> QueryArea:
+    """'W,S,E,N' in degrees -> a bbox area; QueryError on anything else."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError:
+        raise QueryError(f"--bbox {text!r}: give four numbers W,S,E,N "
+                         "(e.g. 12.9,32.6,13.5,33.0)") from None
+    if not all(map(math.isfinite, (w, s, e, n))):
+        raise QueryError(f"--bbox {text!r}: the numbers must be finite")
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise QueryError(f"--bbox {text!r}: longitudes must lie in -180..180, latitudes in -90..90")
+    if w > e or s > n:
+        raise QueryError(f"--bbox {text!r}: west must not exceed east, south must not exceed "
+                         "north (order W,S,E,N)")
+    return QueryArea("bbox", f"bbox {w},{s},{e},{n}", shapely.box(w, s, e, n))
+
+
+def polygon_area(path: str | Path) -> QueryArea:
+    """The union of the polygons of a file (GeoJSON, GeoPackage, Shapefile ...), EPSG:4326 (a
+    file without a CRS is taken to be in it)."""
+    p = Path(path)
+    if not p.exists():
+        raise QueryError(f"--within {p}: no such file")
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:  # noqa: BLE001
+        why = str(exc).split("; ")[0] if str(exc) else type(exc).__name__
+        raise QueryError(f"--within {p}: not a readable polygon file ({why})") from None
+    if gdf.geometry is None or gdf.empty:
+        raise QueryError(f"--within {p}: the file holds no geometries")
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if gdf.empty:
+        raise QueryError(f"--within {p}: the file holds no polygons")
+    gdf = gdf.set_crs(CRS) if gdf.crs is None else gdf.to_crs(CRS)
+    geom = shapely.make_valid(shapely.union_all(gdf.geometry.values))
+    if geom.is_empty:
+        raise QueryError(f"--within {p}: the polygons are empty")
+    shapely.prepare(geom)
+    return QueryArea("polygon", f"polygon {p.name}", geom)
+
+
+def _district_area(code: str, regions: Regions, note: str | None = None) -> QueryArea:
+    geom = regions.geometry(code)
+    if geom is None:
+        raise QueryError(f"district {code} is not in the regions file {regions.source}")
+    name = regions.gdf.loc[regions.gdf["code"] == code, "name"].iloc[0]
+    return QueryArea("district", f"district {name} ({code})", geom, codes=frozenset({code}),
+                     note=note)
+
+
+def _region_area(place, regions: Regions, note: str | None = None) -> QueryArea:
+    codes = _region_districts().get(place.id)
+    if not codes:
+        raise QueryError(f"{place.name_en!r} is a region without a boundary; use "
+                         f"--near {place.name_en!r} --km N")
+    geoms = [regions.geometry(c) for c in codes if regions.geometry(c) is not None]
+    geom = shapely.union_all(geoms)
+    shapely.prepare(geom)
+    return QueryArea("region", f"region {place.name_en} ({' '.join(codes)})", geom,
+                     codes=frozenset(codes), note=note)
+
+
+def city_hierarchy(gaz, place_id: str) -> frozenset:
+    """`place_id` and every gazetteer place below it (neighbourhoods, facilities ...)."""
+    children: dict[str, list[str]] = {}
+    for p in gaz.places:
+        if p.parent:
+            children.setdefault(p.parent, []).append(p.id)
+    out, todo = {place_id}, [place_id]
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return frozenset(out)
+
+
+def _city_area(place, gaz, note: str | None = None) -> QueryArea:
+    ids = city_hierarchy(gaz, place.id)
+    return QueryArea("city", f"city {place.name_en} ({place.id}, {len(ids) - 1} places within)",
+                     place_ids=ids, note=note)
+
+
+_SETTLEMENTS = ("city", "town", "village")
+
+
+def resolve_region(name: str, gaz, regions: Regions | None = None, *,
+                   kind: str | None = None) -> QueryArea:
+    """The area a region name stands for, in Arabic or English, fuzzy: a district (by ISO code,
+    name, alias or gazetteer record), a historical region (Fezzan), or a city with the places
+    below it. A name that is both a city and a district means the district unless
+    `kind="city"`; the area's `note` then names the other reading.
+
+    >>> resolve_region("Jufrah", load_gazetteer()).codes                # doctest: +SKIP
+    frozenset({'LY-JU'})
+    """
+    regions = regions or load_regions()
+    if not str(name or "").strip():
+        raise QueryError("--region needs a name")
+    key = _key(name)
+    names = regions.names()
+    district = names.get(key) or (iso_code_for(name) if iso_code_for(name) in regions.codes
+                                  else None)
+    cands = gaz.lookup(name, limit=10, min_score=85) if gaz is not None else []
+    top = max((c.score for c in cands), default=0)
+    best = [c for c in cands if c.score >= top - 0.01]
+    city = next((c.place for c in best if c.place.kind in _SETTLEMENTS and c.place.in_libya),
+                None)
+    region = next((c.place for c in best if c.place.kind == "region"), None)
+    if district is None:
+        gd = next((c.place for c in best if c.place.kind == "district"), None)
+        if gd is not None and gd.id.removeprefix("iso:") in regions.codes:
+            district = gd.id.removeprefix("iso:")
+    if district is None and region is None and city is None:
+        # a misspelt district name or alias
+        from rapidfuzz import fuzz, process
+
+        hit = process.extractOne(key, list(names), scorer=fuzz.ratio, score_cutoff=85)
+        if hit:
+            district = names[hit[0]]
+    if kind == "city":
+        if city is None:
+            raise QueryError(f"{name!r} is not a city in the gazetteer" + _suggest(name, gaz,
+                                                                                  regions))
+        return _city_area(city, gaz)
+    if kind == "district" and district is None:
+        raise QueryError(f"{name!r} is not a district" + _suggest(name, gaz, regions))
+    if district is not None:
+        note = None
+        if city is not None:
+            note = (f"{name!r} names both a district and a city: using the district "
+                    f"{regions.gdf.loc[regions.gdf['code'] == district, 'name'].iloc[0]} "
+                    f"({district}); for the city {city.name_en} ({city.id}) and the places in it "
+                    f"use --region-kind city")
+        return _district_area(district, regions, note)
+    if region is not None:
+        return _region_area(region, regions)
+    if city is not None:
+        return _city_area(city, gaz)
+    raise QueryError(f"unknown region {name!r}" + _suggest(name, gaz, regions))
+
+
+def _suggest(name: str, gaz, regions: Regions) -> str:
+    """'; did you mean: ...' with the closest district names and gazetteer areas/cities."""
+    names = regions.names()
+    shown: list[str] = []
+    display = dict(zip(regions.gdf["code"], regions.gdf["name"]))
+    for k in difflib.get_close_matches(_key(name), list(names), n=4, cutoff=0.5):
+        label = f"{display.get(names[k], k)} ({names[k]})"
+        if label not in shown:
+            shown.append(label)
+    if gaz is not None:
+        for c in gaz.lookup(name, limit=8, min_score=60):
+            p = c.place
+            if p.in_libya and p.kind in ("district", "region", *_SETTLEMENTS):
+                label = f"{p.name_en} ({p.kind})"
+                if label not in shown:
+                    shown.append(label)
+    if not shown:
+        return f"; districts: {', '.join(sorted(regions.codes))}"
+    return f"; did you mean: {', '.join(shown[:6])}?"
+
+
+def near_area(place: str, km: float, gaz) -> QueryArea:
+    """Within `km` (geodesic, WGS84) of a gazetteer place, or of 'lat,lon'."""
+    try:
+        km = float(km)
+    except (TypeError, ValueError):
+        raise QueryError(f"--km {km!r} is not a number") from None
+    if not (km > 0 and math.isfinite(km)):
+        raise QueryError("--km must be a positive number of kilometres")
+    m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*", str(place))
+    if m:
+        lat, lon = float(m[1]), float(m[2])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise QueryError(f"--near {place!r}: give LAT,LON in degrees")
+        return QueryArea("radius", f"within {km:g} km of {lat},{lon}", center=(lon, lat),
+                         radius_m=km * 1000)
+    cands = gaz.lookup(place, limit=5, min_score=85)
+    cands = [c for c in cands if c.place.in_libya] or cands
+    if not cands:
+        raise QueryError(f"unknown place {place!r}" + _suggest(place, gaz, load_regions()))
+    top = cands[0].score
+    # a city before a district of the same name: 'within 30 km of Derna' means the town
+    best = sorted((c for c in cands if c.score >= top - 0.01),
+                  key=lambda c: c.place.kind not in _SETTLEMENTS)
+    p = best[0].place
+    return QueryArea("radius", f"within {km:g} km of {p.name_en} ({p.id})", center=(p.lon, p.lat),
+                     radius_m=km * 1000)
+
+
+# -- dates and filters ---------------------------------------------------------------------------
+def parse_date_bound(text: str | None, *, end: bool) -> str | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD -> the first (or, with `end`, the last) day it covers."""
+    if text is None or str(text).strip() == "":
+        return None
+    s = str(text).strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", s)
+    what = "--until" if end else "--since"
+    if not m:
+        raise QueryError(f"{what} {s!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
+    y, mo, d = int(m[1]), m[2], m[3]
+    try:
+        if mo is None:
+            out = f"{y:04d}-12-31" if end else f"{y:04d}-01-01"
+        elif d is None:
+            mo = int(mo)
+            last = calendar.monthrange(y, mo)[1]
+            out = f"{y:04d}-{mo:02d}-{last if end else 1:02d}"
+        else:
+            from datetime import date
+
+            out = date(y, int(mo), int(d)).isoformat()
+    except (ValueError, calendar.IllegalMonthError):
+        raise QueryError(f"{what} {s!r} is not a valid date") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Filters:
+    factions: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()  # event types or families (fight, remote ...)
+    since: str | None = None
+    until: str | None = None
+    min_confidence: float | None = None
+
+    def sql(self) -> tuple[list[str], list]:
+        where, params = [], []
+        if self.since:
+            where.append("e.date >= ?")
+            params.append(self.since)
+        if self.until:
+            where.append("e.date <= ?")
+            params.append(self.until)
+        if self.types:
+            from geo.events import FAMILY
+
+            types = [t for t in self.types if t in FAMILY]
+            fams = [t for t in self.types if t not in FAMILY]
+            ors = []
+            if types:
+                ors.append(f"e.type IN ({','.join('?' * len(types))})")
+                params.extend(types)
+            if fams:
+                ors.append(f"e.family IN ({','.join('?' * len(fams))})")
+                params.extend(fams)
+            where.append("(" + " OR ".join(ors) + ")")
+        if self.min_confidence is not None:
+            where.append("e.confidence >= ?")
+            params.append(self.min_confidence)
+        if self.factions:
+            # a coarse text test in SQL; the exact one on the JSON list follows in Python
+            where.append("(" + " OR ".join("e.actors LIKE ?" for _ in self.factions) + ")")
+            params.extend(f'%"{f}"%' for f in self.factions)
+        return where, params
+
+
+def make_filters(*, factions=(), types=(), since=None, until=None,
+                 min_confidence=None) -> Filters:
+    """Checked filters: known faction ids and event types/families, dates in order."""
+    from geo.events import FAMILY
+    from geo.factions import load_factions
+
+    known = load_factions()
+    factions = tuple(factions or ())
+    for f in factions:
+        if known.get(f) is None:
+            raise QueryError(f"unknown faction {f!r} (ids as in geo/data/factions.json, "
+                             "e.g. LNA, GNA)")
+    types = tuple(types or ())
+    families = set(FAMILY.values())
+    for t in types:
+        if t not in FAMILY and t not in families:
+            raise QueryError(f"unknown event type {t!r}; one of {', '.join(FAMILY)} or a "
+                             f"family ({', '.join(sorted(families))})")
+    lo, hi = parse_date_bound(since, end=False), parse_date_bound(until, end=True)
+    if lo and hi and lo > hi:
+        raise QueryError(f"--since {since} is after --until {until}")
+    if min_confidence is not None:
+        try:
+            min_confidence = float(min_confidence)
+        except (TypeError, ValueError):
+            raise QueryError(f"--min-confidence {min_confidence!r} is not a number") from None
+        if not 0 <= min_confidence <= 1:
+            raise QueryError("--min-confidence must lie between 0 and 1")
+    return Filters(factions, types, lo, hi, min_confidence)
+
+
+# -- running a query -----------------------------------------------------------------------------
+def _area_of_place(place_id: str | None, district: str | None, gaz, regions: Regions
+                   ) -> tuple[tuple[str, ...], BaseGeometry | None, tuple[float, float] | None]:
+    """(district codes, geometry, gazetteer point) of the area an area-only event stands for."""
+    cache = regions.__dict__.setdefault("_area_cache", {})
+    k = (place_id, district, id(gaz))
+    if k not in cache:
+        cache[k] = _area_of_place_uncached(place_id, district, gaz, regions)
+    return cache[k]
+
+
+def _area_of_place_uncached(place_id, district, gaz, regions: Regions):
+    p = gaz.get(place_id) if (gaz is not None and place_id) else None
+    codes: tuple[str, ...] = ()
+    if p is not None and p.kind == "district":
+        codes = (p.id.removeprefix("iso:"),)
+    elif p is not None and p.id in _region_districts():
+        codes = _region_districts()[p.id]
+    elif p is not None and p.kind == "country" and p.id == "iso:LY":
+        codes = tuple(regions.codes)
+    elif district:
+        codes = (district,)
+    geoms = [regions.geometry(c) for c in codes]
+    geom = shapely.union_all([g for g in geoms if g is not None]) if codes and all(
+        g is not None for g in geoms) else None
+    return codes, geom, ((p.lon, p.lat) if p is not None else None)
+
+
+def _area_places(gaz, regions: Regions) -> list:
+    if gaz is None:
+        return []
+    ids = set(_region_districts()) | {"iso:LY"} | {f"iso:{c}" for c in regions.codes}
+    return [p for p in map(gaz.get, ids) if p is not None]
+
+
+def _expand(bounds, gaz, regions: Regions, area: QueryArea) -> tuple:
+    """Grow the search box to the gazetteer points of the areas inside the query area, so that
+    their area-only events (stored at that point) are among the candidates."""
+    w, s, e, n = bounds
+    for p in _area_places(gaz, regions):
+        codes, geom, _ = _area_of_place(p.id, None, gaz, regions)
+        if area.covers_area(codes, geom):
+            w, s, e, n = min(w, p.lon), min(s, p.lat), max(e, p.lon), max(n, p.lat)
+    return w, s, e, n
+
+
+def _fetch(conn: sqlite3.Connection, bounds, filters: Filters, columns: list[str]) -> pd.DataFrame:
+    w, s, e, n = bounds
+    where, params = filters.sql()
+    cols = ", ".join(f'e."{c}"' for c in columns)
+    sql = (f"SELECT {cols} FROM rtree_events_geom r JOIN events e ON e.fid = r.id "
+           "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
+    if where:
+        sql += " AND " + " AND ".join(where)
+    cur = conn.cursor()
+    cur.row_factory = None
+    rows = cur.execute(sql, [e, w, n, s, *params]).fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+
+
+def _select(df: pd.DataFrame, area: QueryArea, filters: Filters, gaz,
+            regions: Regions) -> tuple[np.ndarray, np.ndarray]:
+    """(rows that match, rows that match as area-only events)."""
+    n = len(df)
+    if n == 0:
+        return np.zeros(0, bool), np.zeros(0, bool)
+    lon = df["lon"].to_numpy(dtype=float)
+    lat = df["lat"].to_numpy(dtype=float)
+    prec = pd.to_numeric(df["geo_precision"], errors="coerce").to_numpy()
+    is_area = prec == 3
+    if area.kind == "city":
+        hit = df["place_id"].isin(area.place_ids).to_numpy()
+    else:
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        hit = np.zeros(n, bool)
+        pts = ok & ~is_area
+        if pts.any():
+            hit[pts] = area.covers_points(lon[pts], lat[pts])
+        if is_area.any():
+            cache: dict = {}
+            sub = df.loc[is_area, ["place_id", "district"]]
+            flags = []
+            for pid, dist in zip(sub["place_id"], sub["district"]):
+                k = (pid, dist)
+                if k not in cache:
+                    codes, geom, _ = _area_of_place(pid, dist, gaz, regions)
+                    cache[k] = area.covers_area(codes, geom)
+                flags.append(cache[k])
+            hit[is_area] = flags
+    if filters.factions:
+        wanted = set(filters.factions)
+        ok = {a: bool(wanted & set(json.loads(a or "[]"))) for a in set(df["actors"])}
+        fac = np.array([ok[a] for a in df["actors"]], dtype=bool)
+        hit &= fac
+    return hit, hit & is_area
+
+
+def _resolve_area(region, bbox, near, km, within, gaz, regions, region_kind) -> QueryArea:
+    given = [x for x in (region, bbox, near, within) if x is not None]
+    if len(given) != 1:
+        raise QueryError("give exactly one of region, bbox, near (with km) or within")
+    if km is not None and near is None:
+        raise QueryError("--km goes with --near PLACE")
+    if region is not None:
+        return resolve_region(region, gaz, regions, kind=region_kind)
+    if bbox is not None:
+        return bbox if isinstance(bbox, QueryArea) else parse_bbox(
+            ",".join(map(str, bbox)) if isinstance(bbox, (tuple, list)) else bbox)
+    if near is not None:
+        if km is None:
+            raise QueryError("--near needs --km N")
+        return near_area(near, km, gaz)
+    if isinstance(within, BaseGeometry):
+        geom = shapely.make_valid(within)
+        shapely.prepare(geom)
+        return QueryArea("polygon", "polygon", geom)
+    return polygon_area(within)
+
+
+def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *, gaz=None,
+              regions: Regions | None = None, count_only: bool = False):
+    """Events of the store `db` in `area` that pass `filters`: a GeoDataFrame (or, with
+    `count_only`, the number of events)."""
+    filters = filters or Filters()
+    regions = regions or load_regions()
+    if gaz is None:
+        from gazetteer.load import load_gazetteer
+
+        gaz = load_gazetteer()
+    bounds = area.search_bounds(gaz)
+    if area.kind != "city":
+        bounds = _expand(bounds, gaz, regions, area)
+    columns = (["lon", "lat", "geo_precision", "place_id", "district"]
+               + (["actors"] if filters.factions else []) if count_only
+               else list(dict.fromkeys(["fid"] + QUERY_COLUMNS[:-1])))
+    with EventStore(db, create=False) as store:
+        df = _fetch(store.conn, bounds, filters, columns)
+    hit, area_only = _select(df, area, filters, gaz, regions)
+    if count_only:
+        return int(hit.sum())
+    df = df.loc[hit].copy()
+    df["area_only"] = area_only[hit]
+    parsed = {a: json.loads(a) if a else [] for a in set(df["actors"])}  # few distinct sets
+    df["actors"] = [list(parsed[a]) for a in df["actors"]]
+    df = df.sort_values(["date", "id"], na_position="last", kind="stable")
+    df = df[QUERY_COLUMNS].reset_index(drop=True)
+    for c in ("lat", "lon", "confidence"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in ("geo_precision", "fatalities", "injuries"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    df["area_only"] = df["area_only"].astype(bool)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=CRS)
+    gdf.attrs["area"] = area.label
+    gdf.attrs["note"] = area.note
+    return gdf
+
+
+def query_events(db: str | Path, *, region: str | None = None, bbox=None, near: str | None = None,
+                 km: float | None = None, within=None, factions=(), types=(), since=None,
+                 until=None, min_confidence=None, regions_file=None, name_field=None,
+                 region_kind: str | None = None, gazetteer=None, count_only: bool = False):
+    """The stored events in one place, as a GeoDataFrame (EPSG:4326, ordered by date) with the
+    columns of `marsad events` plus `place_id` and `area_only` (True for events known only at
+    district or region precision whose area lies inside the query area).
+
+    Give exactly one of `region` (district, historical region or city, Arabic or English,
+    fuzzy), `bbox` ('W,S,E,N' or a 4-tuple), `near` (a place name or 'lat,lon') with `km`, or
+    `within` (a polygon file, or a shapely polygon). Dates are inclusive and may be YYYY-MM
+    or YYYY. QueryError (one line) for anything that cannot be answered.
+
+    >>> from geo.query import query_events
+    >>> jufra = query_events("events.gpkg", region="الجفرة", since="2019-04")  # doctest: +SKIP
+    >>> # everything in Jufra district since April 2019
+    >>> strikes = query_events("events.gpkg", near="Derna", km=30, factions=["LNA"],
+    ...                        types=["airstrike"])                            # doctest: +SKIP
+    >>> strikes[["date", "place_en", "actors", "area_only"]]                   # doctest: +SKIP
+             date place_en actors  area_only
+    0  2017-05-30   Darnah  [LNA]      False
+    >>> query_events("events.gpkg", bbox=(12.9, 32.4, 13.4, 32.8),
+    ...              count_only=True)                                          # doctest: +SKIP
+    7
+    """
+    if gazetteer is None:
+        from gazetteer.load import load_gazetteer
+
+        gazetteer = load_gazetteer()
+    regions = load_regions(regions_file, name_field)
+    area = _resolve_area(region, bbox, near, km, within, gazetteer, regions, region_kind)
+    filters = make_filters(factions=factions, types=types, since=since, until=until,
+                           min_confidence=min_confidence)
+    return run_query(db, area, filters, gaz=gazetteer, regions=regions, count_only=count_only)
+
+
+def count_events(db, **kwargs) -> int:
+    """`query_events(..., count_only=True)`: only the number of matching events."""
+    return query_events(db, count_only=True, **kwargs)
+
+
+# -- districts of stored events ------------------------------------------------------------------
+def joined_districts(df: pd.DataFrame, regions: Regions, gaz) -> list[str | None]:
+    """The district each event gets by spatial join: the region its point lies in (the first
+    code in order when it lies on a border); for area-only events (geo_precision 3) the
+    district their area is, or None for an area larger than one district."""
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    at = [[] for _ in range(len(df))]
+    idx = np.flatnonzero(ok)
+    for i, codes in zip(idx, regions.codes_at(lon[ok], lat[ok])):
+        at[i] = codes
+    out: list[str | None] = []
+    for i, (prec, pid, dist) in enumerate(zip(df["geo_precision"], df["place_id"],
+                                              df["district"])):
+        if prec == 3:
+            codes, _, _ = _area_of_place(pid, None, gaz, regions)
+            if len(codes) == 1 and codes[0] in regions.codes:
+                out.append(codes[0])
+                continue
+            if codes:
+                out.append(None)
+                continue
+        if not at[i]:
+            out.append(None)
+        elif dist in at[i]:
+            out.append(dist)  # on a border: keep the stored one of the two
+        else:
+            out.append(at[i][0])
+    return out
+
+
+@dataclass
+class RejoinResult:
+    events: int
+    changed: list[dict]  # {id, old, new}
+    regions: str
+
+
+def rejoin_districts(db: str | Path, regions: Regions | None = None, *, gaz=None,
+                     dry_run: bool = False) -> RejoinResult:
+    """Recompute the `district` of every stored event by spatial join with `regions` (default:
+    the gazetteer's districts), in one transaction; with `dry_run` only report the changes."""
+    regions = regions or load_regions()
+    if gaz is None:
+        from gazetteer.load import load_gazetteer
+
+        gaz = load_gazetteer()
+    with EventStore(db, create=False) as store:
+        cur = store.conn.cursor()
+        cur.row_factory = None
+        cols = ["fid", "id", "lon", "lat", "geo_precision", "place_id", "district"]
+        df = pd.DataFrame.from_records(
+            cur.execute(f"SELECT {', '.join(cols)} FROM events").fetchall(), columns=cols)
+        new = joined_districts(df, regions, gaz) if len(df) else []
+        old = [None if (o is None or o == "" or (isinstance(o, float) and math.isnan(o)))
+               else o for o in df["district"]]
+        changed = [{"fid": f, "id": i, "old": o, "new": nw}
+                   for f, i, o, nw in zip(df["fid"], df["id"], old, new) if o != nw]
+        if changed and not dry_run:
+            with store.transaction() as conn:
+                conn.executemany("UPDATE events SET district = ? WHERE fid = ?",
+                                 [(c["new"], int(c["fid"])) for c in changed])
+    for c in changed:
+        c.pop("fid")
+    return RejoinResult(len(df), changed, regions.source)
+
+
+# -- output --------------------------------------------------------------------------------------
+def _plain(v):
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def records(gdf: gpd.GeoDataFrame) -> list[dict]:
+    """Plain JSON-ready dicts, `QUERY_COLUMNS` in order."""
+    return [{c: _plain(r[c]) for c in QUERY_COLUMNS} for r in gdf[QUERY_COLUMNS].to_dict("records")]
+
+
+def to_geojson(gdf: gpd.GeoDataFrame) -> dict:
+    """RFC 7946 FeatureCollection, Point [lon, lat] to 6 decimals."""
+    feats = []
+    for rec in records(gdf):
+        geometry = None
+        if rec["lon"] is not None and rec["lat"] is not None:
+            geometry = {"type": "Point", "coordinates": [round(rec["lon"], 6),
+                                                         round(rec["lat"], 6)]}
+        feats.append({"type": "Feature", "id": rec["id"], "geometry": geometry,
+                      "properties": rec})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+__all__ = ["QueryArea", "QueryError", "Regions", "StoreError", "count_events", "load_regions",
+           "query_events", "rejoin_districts", "resolve_region", "run_query"]
