@@ -323,6 +323,16 @@ def events(db_path, fmt, limit):
         raise click.ClickException(str(exc)) from None
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot read {_db(db_path)}: {exc}") from None
+    if not _emit_rows(rows, LISTING_COLUMNS, fmt):
+        _print_events_table(rows, LISTING_COLUMNS)
+
+
+def _flat(column: str, value) -> str:
+    return ";".join(value) if column == "actors" else str(value)
+
+
+def _emit_rows(rows: list[dict], columns: list[str], fmt: str) -> bool:
+    """Print rows as json, jsonl or csv (actors `;`-joined in csv); False for other formats."""
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     elif fmt == "jsonl":
@@ -334,16 +344,13 @@ def events(db_path, fmt, limit):
 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(LISTING_COLUMNS)
+        writer.writerow(columns)
         for r in rows:
-            writer.writerow(["" if r[c] is None else _flat(c, r[c]) for c in LISTING_COLUMNS])
+            writer.writerow(["" if r[c] is None else _flat(c, r[c]) for c in columns])
         click.echo(buf.getvalue(), nl=False)
     else:
-        _print_events_table(rows, LISTING_COLUMNS)
-
-
-def _flat(column: str, value) -> str:
-    return ";".join(value) if column == "actors" else str(value)
+        return False
+    return True
 
 
 def _print_events_table(rows: list[dict], columns: list[str]) -> None:
@@ -617,8 +624,6 @@ def query(db_path, region, region_kind, bbox, near, km, within, regions_file, na
     precision are included when their whole area lies inside the query area, flagged in the
     column area_only. Malformed bbox, dates or polygon files and unknown names: exit code 2.
     """
-    import csv
-    import io
     import sqlite3
 
     from geo import query as gq
@@ -661,19 +666,7 @@ def query(db_path, region, region_kind, bbox, near, km, within, regions_file, na
         click.echo(json.dumps(gq.to_geojson(result), ensure_ascii=False))
         return
     rows = gq.records(result)
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-    elif fmt == "jsonl":
-        for r in rows:
-            click.echo(json.dumps(r, ensure_ascii=False))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(gq.QUERY_COLUMNS)
-        for r in rows:
-            writer.writerow(["" if r[c] is None else _flat(c, r[c]) for c in gq.QUERY_COLUMNS])
-        click.echo(buf.getvalue(), nl=False)
-    else:
+    if not _emit_rows(rows, gq.QUERY_COLUMNS, fmt):
         click.echo(f"{area.label}", err=True)
         _print_events_table(rows, ["id", "type", "date", "place_en", "district",
                                    "geo_precision", "area_only", "actors", "confidence",

@@ -209,12 +209,12 @@ def incidents(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 # -- GeoJSON -------------------------------------------------------------------------------------
-def _plain(v):
+def json_ready(v):
     """A JSON-ready Python value (numpy scalars, NaN -> None)."""
     if v is None or v is pd.NA:
         return None
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [json_ready(x) for x in v]
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
         v = v.item()
     if isinstance(v, float) and math.isnan(v):
@@ -223,7 +223,7 @@ def _plain(v):
 
 
 def _int(v):
-    v = _plain(v)
+    v = json_ready(v)
     return None if v is None else int(v)
 
 
@@ -233,7 +233,7 @@ def to_geojson(gdf: gpd.GeoDataFrame) -> dict:
     props = GEOJSON_PROPERTIES + [c for c in INCIDENT_COLUMNS if c in gdf.columns]
     features = []
     for rec in gdf.to_dict("records"):
-        p = {c: _plain(rec.get(c)) for c in props}
+        p = {c: json_ready(rec.get(c)) for c in props}
         for c in ("geo_precision", "fatalities", "injuries", "reports"):
             if c in p:
                 p[c] = _int(p[c])
@@ -318,7 +318,7 @@ def places_layer(db, events: gpd.GeoDataFrame, filters: ExportFilters) -> gpd.Ge
         with_events.add(key)
         p = places.setdefault(key, {
             "place_id": e["place_id"], "name_en": e["place_en"], "name_ar": e["place_ar"],
-            "kind": None, "district": e["district"], "in_libya": _plain(e["in_libya"]),
+            "kind": None, "district": e["district"], "in_libya": json_ready(e["in_libya"]),
             "lon": e["lon"], "lat": e["lat"], "events": 0, "mentions": 0})
         p["events"] += 1
     if filters.event_only or filters.factions:
@@ -423,7 +423,7 @@ def acled_rows(gdf: gpd.GeoDataFrame) -> list[dict]:
     names = dict(zip(districts()["iso_code"], districts()["name_en"]))
     out = []
     for r in gdf.to_dict("records"):
-        r = {k: _plain(v) for k, v in r.items() if k != "geometry"}
+        r = {k: json_ready(v) for k, v in r.items() if k != "geometry"}
         actors = list(r.get("actors") or [])
         day = r.get("date")
         fatalities = _int(r.get("fatalities"))

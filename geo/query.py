@@ -46,6 +46,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from geo.exports import json_ready
 from geo.store import LISTING_COLUMNS, EventStore, StoreError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
@@ -802,21 +803,9 @@ def rejoin_districts(db: str | Path, regions: Regions | None = None, *, gaz=None
 
 
 # -- output --------------------------------------------------------------------------------------
-def _plain(v):
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
-
-
 def records(gdf: gpd.GeoDataFrame) -> list[dict]:
     """Plain JSON-ready dicts, `QUERY_COLUMNS` in order."""
-    return [{c: _plain(r[c]) for c in QUERY_COLUMNS} for r in gdf[QUERY_COLUMNS].to_dict("records")]
+    return [{c: json_ready(r[c]) for c in QUERY_COLUMNS} for r in gdf[QUERY_COLUMNS].to_dict("records")]
 
 
 def to_geojson(gdf: gpd.GeoDataFrame) -> dict:
