@@ -175,3 +175,14 @@ def test_sidecar_metadata_dates_an_article(tmp_path):
     res = run("parse", tmp_path)
     docs = [json.loads(x) for x in res.stdout.splitlines()]
     assert len(docs) == 1 and docs[0]["published"] == "2018-05-08"  # the sidecar is no article
+
+
+def test_oversized_file_is_skipped_not_read(tmp_path, monkeypatch):
+    import geo.articles
+
+    monkeypatch.setattr(geo.articles, "MAX_BYTES", 1000)
+    big = tmp_path / "big.txt"
+    big.write_text("اشتباكات في سرت. " * 200, encoding="utf-8")
+    res = run("parse", big, SEED)
+    assert res.exit_code == 0 and "over the" in res.stderr and "split it" in res.stderr
+    assert len(res.stdout.splitlines()) == 1
