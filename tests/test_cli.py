@@ -180,9 +180,9 @@ def test_sidecar_metadata_dates_an_article(tmp_path):
 def test_oversized_file_is_skipped_not_read(tmp_path, monkeypatch):
     import geo.articles
 
-    monkeypatch.setattr(geo.articles, "MAX_BYTES", 1000)
+    monkeypatch.setattr(geo.articles, "MAX_BYTES", 20000)  # the seed is 9 KB
     big = tmp_path / "big.txt"
-    big.write_text("اشتباكات في سرت. " * 200, encoding="utf-8")
+    big.write_text("اشتباكات في سرت. " * 2000, encoding="utf-8")
     res = run("parse", big, SEED)
     assert res.exit_code == 0 and "over the" in res.stderr and "split it" in res.stderr
     assert len(res.stdout.splitlines()) == 1
