@@ -30,8 +30,14 @@ def main() -> None:
     """Marsad (مرصد): map the Libyan conflict from Arabic news.
 
     \b
-    marsad parse seeds/*.txt              places found in articles, as JSON lines
+    marsad demo                           the main job on seeds/ -> out/
+    marsad parse seeds/*.txt              places and events found in articles, as JSON lines
     marsad gazetteer lookup "طرابس"        ranked gazetteer candidates for a name
+    marsad ingest seeds/ --db ev.gpkg     store articles, places, events (GeoPackage)
+    marsad map --db ev.gpkg --offline     the layered map as one HTML file
+    marsad export --format csv -o ev.csv  events for QGIS, ArcGIS or a spreadsheet
+    marsad query --region الجفرة          events by district, city, bbox, radius or polygon
+    marsad control --as-of 2019-04-06     who holds which place, with the evidence
     """
 
 
