@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from gazetteer import sources
 from gazetteer.load import DEFAULT_PATH, write_places
-from gazetteer.model import Place, is_minor
+from gazetteer.model import Place, haversine_km, is_minor
 from geo.text import normalize_name
 
 DISTRICTS_GEOJSON = Path(__file__).parent / "data" / "districts.geojson"
@@ -31,13 +30,6 @@ CURATED_FILES = ("regions.csv", "districts.csv", "neighbourhoods.csv", "faciliti
                  "abroad.csv")
 # How far apart two records of the same name may lie and still be one place.
 MERGE_KM = {"city": 8.0, "town": 5.0, "village": 3.0, "neighbourhood": 2.5}
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
 def _family(p: Place) -> str:

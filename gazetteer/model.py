@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 KINDS = (
@@ -31,6 +32,14 @@ def is_minor(p: "Place") -> bool:
     if p.kind in FACILITY_KINDS:
         return True
     return p.kind in ("village", "neighbourhood", "town") and p.importance < MINOR_IMPORTANCE
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km on the mean Earth radius (WGS84's 6371.0088 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
 
 
 class GazetteerError(ValueError):

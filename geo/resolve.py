@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gazetteer.index import Gazetteer
-from gazetteer.model import Place, is_minor
+from gazetteer.model import Place, haversine_km, is_minor
 from geo.text import normalize_name, proclitic_splits, tokenize
 
 DATA_DIR = Path(__file__).parent.parent / "gazetteer" / "data"
@@ -412,18 +412,11 @@ def _km(a: Place, b: Place) -> float:
     if d is None:
         if len(_KM_CACHE) > 1_000_000:
             _KM_CACHE.clear()
-        d = _KM_CACHE[key] = _haversine(a, b)
+        d = _KM_CACHE[key] = haversine_km(a.lat, a.lon, b.lat, b.lon)
     return d
 
 
 _KM_CACHE: dict[tuple[str, str], float] = {}
-
-
-def _haversine(a: Place, b: Place) -> float:
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dp, dl = p2 - p1, math.radians(b.lon - a.lon)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
 
 
 def resolve_mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:

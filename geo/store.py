@@ -39,6 +39,8 @@ from pathlib import Path
 
 import shapely
 
+from gazetteer.model import haversine_km
+
 PIPELINE_VERSION = "1"  # geo.pipeline.PIPELINE_VERSION wins when the lead defines it
 DEFAULT_DB = "events.gpkg"
 DB_ENV = "MARSAD_DB"
@@ -541,13 +543,6 @@ class _IncidentEvent:
             day = None
         return cls(row["fid"], row["id"], row["article_id"], row["family"], day, row["lat"],
                    row["lon"], frozenset(json.loads(row["actors"] or "[]")))
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def same_incident(a: _IncidentEvent, b: _IncidentEvent) -> bool:

@@ -1,7 +1,6 @@
 """The command line on real files, through click's CliRunner."""
 
 import json
-import shutil
 
 import pytest
 from click.testing import CliRunner

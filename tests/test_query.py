@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
