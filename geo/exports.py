@@ -135,13 +135,7 @@ def load_events(db: str | Path, filters: ExportFilters | None = None) -> gpd.Geo
     StoreError when there is no store at `db`."""
     f = filters or ExportFilters()
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
-    where, params = [], []
-    if f.since:
-        where.append("date >= ?")
-        params.append(f.since)
-    if f.until:
-        where.append("date <= ?")
-        params.append(f.until)
+    where, params = date_range_sql("date", "date", f.since, f.until)
     for column, values in (("type", f.types), ("family", f.families), ("district", f.regions)):
         if values:
             where.append(f"{column} IN ({','.join('?' * len(values))})")
@@ -149,12 +143,8 @@ def load_events(db: str | Path, filters: ExportFilters | None = None) -> gpd.Geo
     if f.min_confidence is not None:
         where.append("confidence >= ?")
         params.append(f.min_confidence)
-    sql = f"SELECT {cols} FROM events"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY date IS NULL, date, id"
-    with EventStore(db, create=False) as store:
-        rows = [dict(r) for r in store.conn.execute(sql, params)]
+    rows = _select_rows(db, f"SELECT {cols} FROM events", where, params,
+                        " ORDER BY date IS NULL, date, id")
     for r in rows:
         r["actors"] = json.loads(r["actors"]) if r["actors"] else []
         r["in_libya"] = None if r["in_libya"] is None else bool(r["in_libya"])
@@ -261,37 +251,48 @@ def events_layer(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(_typed(pd.DataFrame(out)), geometry="geometry", crs=CRS)
 
 
-def _date_range(since_expr: str, until_expr: str, filters: ExportFilters
-                ) -> tuple[list[str], list[str]]:
-    """SQL conditions (and their bound parameters) for the filters' date range."""
+def date_range_sql(since_expr: str, until_expr: str, since: str | None, until: str | None
+                   ) -> tuple[list[str], list[str]]:
+    """SQL conditions, and their bound parameters, for a date range (either end may be open)."""
     where, params = [], []
-    if filters.since:
+    if since:
         where.append(f"{since_expr} >= ?")
-        params.append(filters.since)
-    if filters.until:
+        params.append(since)
+    if until:
         where.append(f"{until_expr} <= ?")
-        params.append(filters.until)
+        params.append(until)
     return where, params
 
 
-def _mentions(db, filters: ExportFilters) -> pd.DataFrame:
-    """Stored mentions that pass the region filter and the date filters (on the publication date
-    of their article)."""
-    where, params = _date_range("a.published", "substr(a.published, 1, 10)", filters)
-    if filters.regions:
-        where.append(f"m.district IN ({','.join('?' * len(filters.regions))})")
-        params.extend(filters.regions)
-    sql = ("SELECT m.place_id, m.name_en, m.name_ar, m.kind, m.district, m.in_libya, m.geom "
-           "FROM mentions m LEFT JOIN articles a ON a.id = m.article_id")
+def _select_rows(db, sql: str, where: list[str], params: list, order: str = "") -> list[dict]:
+    """Rows of `sql` with the conditions `where` (bound `params`), as dicts."""
     if where:
         sql += " WHERE " + " AND ".join(where)
     with EventStore(db, create=False) as store:
-        rows = [dict(r) for r in store.conn.execute(sql, params)]
+        return [dict(r) for r in store.conn.execute(sql + order, params)]
+
+
+def _with_lon_lat(rows: list[dict]) -> list[dict]:
+    """Replace each row's GeoPackage point `geom` by its `lon` and `lat`."""
     from geo.store import gpkg_bounds
 
     for r in rows:
         b = gpkg_bounds(r.pop("geom"))
         r["lon"], r["lat"] = (b[0], b[2]) if b else (None, None)
+    return rows
+
+
+def _mentions(db, filters: ExportFilters) -> pd.DataFrame:
+    """Stored mentions that pass the region filter and the date filters (on the publication date
+    of their article)."""
+    where, params = date_range_sql("a.published", "substr(a.published, 1, 10)",
+                                   filters.since, filters.until)
+    if filters.regions:
+        where.append(f"m.district IN ({','.join('?' * len(filters.regions))})")
+        params.extend(filters.regions)
+    rows = _with_lon_lat(_select_rows(
+        db, "SELECT m.place_id, m.name_en, m.name_ar, m.kind, m.district, m.in_libya, m.geom "
+        "FROM mentions m LEFT JOIN articles a ON a.id = m.article_id", where, params))
     return pd.DataFrame(rows, columns=["place_id", "name_en", "name_ar", "kind", "district",
                                        "in_libya", "lon", "lat"])
 
@@ -336,21 +337,13 @@ def places_layer(db, events: gpd.GeoDataFrame, filters: ExportFilters) -> gpd.Ge
 def control_layer(db, filters: ExportFilters) -> gpd.GeoDataFrame:
     """Control records (who holds a place as of a date), narrowed by the date range (`as_of`),
     the regions (district polygon containing the point) and the factions."""
-    where, params = _date_range("as_of", "as_of", filters)
+    where, params = date_range_sql("as_of", "as_of", filters.since, filters.until)
     if filters.factions:
         where.append(f"faction IN ({','.join('?' * len(filters.factions))})")
         params.extend(filters.factions)
-    sql = ("SELECT id, place_id, place_en, faction, as_of, sentence, doc, geom FROM control")
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY as_of, id"
-    with EventStore(db, create=False) as store:
-        rows = [dict(r) for r in store.conn.execute(sql, params)]
-    from geo.store import gpkg_bounds
-
-    for r in rows:
-        b = gpkg_bounds(r.pop("geom"))
-        r["lon"], r["lat"] = (b[0], b[2]) if b else (None, None)
+    rows = _with_lon_lat(_select_rows(
+        db, "SELECT id, place_id, place_en, faction, as_of, sentence, doc, geom FROM control",
+        where, params, " ORDER BY as_of, id"))
     cols = ["id", "place_id", "place_en", "faction", "as_of", "district", "sentence", "doc",
             "lon", "lat"]
     df = _typed(pd.DataFrame(rows, columns=[c for c in cols if c != "district"]))

@@ -46,7 +46,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from geo.exports import json_ready
+from geo.exports import date_range_sql, json_ready
 from geo.store import LISTING_COLUMNS, EventStore, StoreError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
@@ -475,13 +475,7 @@ class Filters:
     min_confidence: float | None = None
 
     def sql(self) -> tuple[list[str], list]:
-        where, params = [], []
-        if self.since:
-            where.append("e.date >= ?")
-            params.append(self.since)
-        if self.until:
-            where.append("e.date <= ?")
-            params.append(self.until)
+        where, params = date_range_sql("e.date", "e.date", self.since, self.until)
         if self.types:
             from geo.events import FAMILY
 
