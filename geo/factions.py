@@ -243,6 +243,16 @@ def load_factions(path: str | Path | None = None) -> Factions:
     return Factions(factions)
 
 
+def _check_keys(obj: dict, expected: set, prefix: str, fail) -> None:
+    """Every expected field present, no other (a typo such as "form" for "from" is caught)."""
+    missing = expected - obj.keys()
+    if missing:
+        fail(f"{prefix}missing {', '.join(sorted(missing))}")
+    unknown = obj.keys() - expected
+    if unknown:
+        fail(f"{prefix}unknown field(s) {', '.join(sorted(unknown))}")
+
+
 def _parse_faction(raw, k: int, path: Path) -> Faction:
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: faction #{k}: expected an object")
@@ -253,12 +263,7 @@ def _parse_faction(raw, k: int, path: Path) -> Faction:
     def fail(msg: str):
         raise ValueError(f"{path}: faction {fid!r}: {msg}")
 
-    missing = _FACTION_KEYS - raw.keys()
-    if missing:
-        fail(f"missing {', '.join(sorted(missing))}")
-    unknown = raw.keys() - _FACTION_KEYS
-    if unknown:
-        fail(f"unknown field(s) {', '.join(sorted(unknown))}")
+    _check_keys(raw, _FACTION_KEYS, "", fail)
     for field in ("name_en", "name_ar", "description"):
         if not isinstance(raw[field], str) or not raw[field].strip():
             fail(f"{field} must be a non-empty string")
@@ -286,12 +291,7 @@ def _parse_alias(a, fid: str, fail) -> Alias:
     if not isinstance(ar, str) or not ar.strip():
         fail(f"alias {a!r}: 'ar' must be a non-empty string")
     where = f"alias {ar!r}"
-    missing = _ALIAS_KEYS - a.keys()
-    if missing:
-        fail(f"{where}: missing {', '.join(sorted(missing))}")
-    unknown = a.keys() - _ALIAS_KEYS
-    if unknown:
-        fail(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    _check_keys(a, _ALIAS_KEYS, f"{where}: ", fail)
     if not _ARABIC_RE.search(ar):
         fail(f"{where}: not Arabic")
     key = normalize_name(ar)
