@@ -13,6 +13,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
@@ -127,12 +128,23 @@ def _from_record(doc: str, rec: object, meta: dict) -> Article | Skipped:
 
 
 def folder_metadata(folder: Path) -> dict[str, dict]:
+    """A folder's metadata.json by file name; read once per folder and version of the file,
+    not once per article of a large folder."""
     path = folder / "metadata.json"
-    if not path.exists():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _read_folder_metadata(str(path), stamp)
+
+
+@lru_cache(maxsize=64)
+def _read_folder_metadata(path: str, stamp: int) -> dict[str, dict]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    if not isinstance(data, dict):
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
