@@ -75,7 +75,7 @@ def parse(paths, fmt, gaz_path, quiet, default_date):
         else:
             results.append(result)
     if fmt == "geojson":
-        from geo.export import mentions_geojson
+        from geo.exports import mentions_geojson
 
         click.echo(json.dumps(mentions_geojson(results), ensure_ascii=False))
 
@@ -126,7 +126,7 @@ def demo(ctx, paths, out_dir):
         marsad demo                 # seeds/ -> out/
         marsad demo my_articles/ -o my_out
     """
-    from geo.export import mentions_geojson
+    from geo.exports import mentions_geojson
     from geo.ingest import ingest as ingest_paths
     from maps.places import places_map
 

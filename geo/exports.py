@@ -2,6 +2,7 @@
 an ACLED-like CSV. Plain functions over GeoDataFrames; `marsad export` only wires them.
 
 - `load_events(db, filters)`  the stored events (one row per report) as a GeoDataFrame, EPSG:4326
+- `mentions_geojson(results)`  the place mentions of `marsad parse` results, one Point each
 - `incidents(gdf)`            one row per incident (its most confident report + reports, sources)
 - `to_geojson(gdf)`           a FeatureCollection dict: [lon, lat], 6 decimals, no `crs`
 - `write_gpkg(path, gdf, db, filters)`  layers events, places, control, districts
@@ -504,3 +505,22 @@ def make_filters(*, since: str | None = None, until: str | None = None, types=()
         factions=known_ids(factions, set(load_factions().ids), "faction") if factions else (),
         regions=tuple(dict.fromkeys(resolve_region(r) for r in regions)),
         min_confidence=min_confidence)
+
+
+# -- place mentions (`marsad parse --format geojson`, `marsad demo`) -----------------------
+def mentions_geojson(results: list[dict]) -> dict:
+    """A FeatureCollection of the places of `marsad parse` results, [lon, lat], 6 decimals."""
+    features = []
+    for res in results:
+        for p in res["places"]:
+            props = {k: p[k] for k in ("id", "name_ar", "name_en", "kind", "district", "in_libya",
+                                       "precision", "score", "text", "start", "end") if k in p}
+            props["doc"] = res["doc"]
+            props["published"] = res.get("published")
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point",
+                             "coordinates": [round(p["lon"], 6), round(p["lat"], 6)]},
+                "properties": props,
+            })
+    return {"type": "FeatureCollection", "features": features}
