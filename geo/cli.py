@@ -242,13 +242,17 @@ def geonames(file, alternate_names, country):
 
 
 # == event store: ingest, events (geo/store.py, geo/ingest.py) ====================================
-_DB_HELP = "GeoPackage event store.  [default: $MARSAD_DB, else ./events.gpkg]"
+_DB_HELP = ("Event store: a GeoPackage file or a postgresql:// URL (PostGIS).  "
+            "[default: $MARSAD_DB, else ./events.gpkg]")
 
 
-def _db(db_path: str | None) -> Path:
-    from geo.store import default_db_path
+def _db(db_path: str | None) -> Path | str:
+    """The store: a GeoPackage path, or a postgresql:// URL kept as it is."""
+    from geo.store import default_db_path, is_url
 
-    return Path(db_path) if db_path else default_db_path()
+    if db_path:
+        return db_path if is_url(db_path) else Path(db_path)
+    return default_db_path()
 
 
 @main.command()
@@ -274,10 +278,9 @@ def ingest(paths, db_path, reprocess, gaz_path, quiet):
     each article is written in its own transaction, so an interrupted ingest resumes by running
     the same command again. Unreadable files are skipped and listed in the summary.
     """
-    import sqlite3
 
     from geo.ingest import ingest as ingest_articles
-    from geo.store import StoreError
+    from geo.store import StoreError, database_errors
 
     if not paths and not reprocess:
         raise click.UsageError("give files or folders to ingest (or --reprocess)")
@@ -288,7 +291,7 @@ def ingest(paths, db_path, reprocess, gaz_path, quiet):
         summary = ingest_articles(list(paths), db, gaz, reprocess=reprocess, progress=progress)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"{db}: {exc} (the store keeps every article committed "
                                    "before the error)") from None
     click.echo(f"{db}:")
@@ -318,16 +321,15 @@ def events(db_path, fmt, limit):
 
     Reports of one incident by several articles share an incident_id.
     """
-    import sqlite3
 
-    from geo.store import LISTING_COLUMNS, EventStore, StoreError
+    from geo.store import LISTING_COLUMNS, StoreError, database_errors, open_store
 
     try:
-        with EventStore(_db(db_path), create=False) as store:
+        with open_store(_db(db_path), create=False) as store:
             rows = store.events(limit=limit)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"cannot read {_db(db_path)}: {exc}") from None
     if not _emit_rows(rows, LISTING_COLUMNS, fmt):
         _print_events_table(rows, LISTING_COLUMNS)
@@ -387,18 +389,17 @@ def control(db_path, as_of, fmt):
         marsad control --db events.gpkg
         marsad control --as-of 2019-04-04 --format json
     """
-    import sqlite3
     from datetime import date
 
     from geo.control import control_as_of, evidence_from
-    from geo.store import EventStore, StoreError
+    from geo.store import StoreError, database_errors, open_store
 
     try:
-        with EventStore(_db(db_path), create=False) as store:
+        with open_store(_db(db_path), create=False) as store:
             events, records = store.control_evidence()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"cannot read {_db(db_path)}: {exc}") from None
     names = {r["place_id"]: r["place_en"] for r in [*events, *records]}
     held = control_as_of(evidence_from(events, records),
@@ -447,10 +448,9 @@ def export(db_path, fmt, out, force, since, until, types, families, factions, re
         marsad export --format gpkg -o libya.gpkg --region "Al Jufra" --since 2019-04-01
         marsad export --format csv --family remote --faction LNA --incidents -o strikes.csv
     """
-    import sqlite3
 
     from geo import exports as ex
-    from geo.store import StoreError
+    from geo.store import StoreError, database_errors
 
     if fmt == "gpkg" and not out:
         raise click.UsageError("--format gpkg needs -o FILE (a GeoPackage cannot go to stdout)")
@@ -476,7 +476,7 @@ def export(db_path, fmt, out, force, since, until, types, families, factions, re
             click.echo(text, nl=False)
     except (StoreError, ex.ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"cannot read {db}: {exc}") from None
 
 
@@ -511,13 +511,12 @@ def map_(db_path, out, offline, as_of, since, until, faction, event_type, region
     dense); control of places by faction; events per district; a heat map; a time slider.
     With no matching events the map is still written, with a note, and the exit code is 0.
     """
-    import sqlite3
     from datetime import date
 
     from geo.control import control_as_of, evidence_from
     from geo.events import FAMILY
     from geo.factions import load_factions
-    from geo.store import EventStore, StoreError
+    from geo.store import StoreError, database_errors, open_store
     from maps.build import (build_map, control_places, filter_events, load_districts,
                             main_towns, render_html)
 
@@ -546,12 +545,12 @@ def map_(db_path, out, offline, as_of, since, until, faction, event_type, region
             raise click.ClickException(f"offline bundling is not available: {exc}") from None
     db = _db(db_path)
     try:
-        with EventStore(db, create=False) as store:
+        with open_store(db, create=False) as store:
             rows = store.events()
             evidence_events, records = store.control_evidence()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"cannot read {db}: {exc}") from None
     chosen = filter_events(rows, since=since, until=until, faction=faction,
                            event_type=event_type, region=iso)
@@ -630,10 +629,9 @@ def query(db_path, region, region_kind, bbox, near, km, within, regions_file, na
     precision are included when their whole area lies inside the query area, flagged in the
     column area_only. Malformed bbox, dates or polygon files and unknown names: exit code 2.
     """
-    import sqlite3
 
     from geo import query as gq
-    from geo.store import StoreError
+    from geo.store import StoreError, database_errors
 
     db = _db(db_path)
     try:
@@ -663,7 +661,7 @@ def query(db_path, region, region_kind, bbox, near, km, within, regions_file, na
         raise _QueryUsageError(str(exc)) from None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         raise click.ClickException(f"cannot read {db}: {exc}") from None
     if count_only:
         click.echo(result)

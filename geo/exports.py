@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.store import LISTING_COLUMNS, EventStore
+from geo.store import LISTING_COLUMNS, open_store
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
 DISTRICTS_GEOJSON = DATA_DIR / "districts.geojson"
@@ -266,21 +266,12 @@ def date_range_sql(since_expr: str, until_expr: str, since: str | None, until: s
 
 
 def _select_rows(db, sql: str, where: list[str], params: list, order: str = "") -> list[dict]:
-    """Rows of `sql` with the conditions `where` (bound `params`), as dicts."""
+    """Rows of `sql` with the conditions `where` (bound `params`), as dicts, from the store at
+    `db` (a GeoPackage path or a PostGIS URL)."""
     if where:
         sql += " WHERE " + " AND ".join(where)
-    with EventStore(db, create=False) as store:
-        return [dict(r) for r in store.conn.execute(sql + order, params)]
-
-
-def _with_lon_lat(rows: list[dict]) -> list[dict]:
-    """Replace each row's GeoPackage point `geom` by its `lon` and `lat`."""
-    from geo.store import gpkg_bounds
-
-    for r in rows:
-        b = gpkg_bounds(r.pop("geom"))
-        r["lon"], r["lat"] = (b[0], b[2]) if b else (None, None)
-    return rows
+    with open_store(db, create=False) as store:
+        return store.select(sql + order, params)
 
 
 def _mentions(db, filters: ExportFilters) -> pd.DataFrame:
@@ -291,9 +282,10 @@ def _mentions(db, filters: ExportFilters) -> pd.DataFrame:
     if filters.regions:
         where.append(f"m.district IN ({','.join('?' * len(filters.regions))})")
         params.extend(filters.regions)
-    rows = _with_lon_lat(_select_rows(
-        db, "SELECT m.place_id, m.name_en, m.name_ar, m.kind, m.district, m.in_libya, m.geom "
-        "FROM mentions m LEFT JOIN articles a ON a.id = m.article_id", where, params))
+    rows = _select_rows(
+        db, "SELECT m.place_id, m.name_en, m.name_ar, m.kind, m.district, m.in_libya, "
+        "ST_X(m.geom) AS lon, ST_Y(m.geom) AS lat "
+        "FROM mentions m LEFT JOIN articles a ON a.id = m.article_id", where, params)
     return pd.DataFrame(rows, columns=["place_id", "name_en", "name_ar", "kind", "district",
                                        "in_libya", "lon", "lat"])
 
@@ -342,9 +334,10 @@ def control_layer(db, filters: ExportFilters) -> gpd.GeoDataFrame:
     if filters.factions:
         where.append(f"faction IN ({','.join('?' * len(filters.factions))})")
         params.extend(filters.factions)
-    rows = _with_lon_lat(_select_rows(
-        db, "SELECT id, place_id, place_en, faction, as_of, sentence, doc, geom FROM control",
-        where, params, " ORDER BY as_of, id"))
+    rows = _select_rows(
+        db, "SELECT id, place_id, place_en, faction, as_of, sentence, doc, ST_X(geom) AS lon, "
+        "ST_Y(geom) AS lat FROM control",
+        where, params, " ORDER BY as_of, id")
     cols = ["id", "place_id", "place_en", "faction", "as_of", "district", "sentence", "doc",
             "lon", "lat"]
     df = _typed(pd.DataFrame(rows, columns=[c for c in cols if c != "district"]))

@@ -9,7 +9,6 @@ store as it was.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from tqdm import tqdm
 from geo import store as store_mod
 from geo.articles import Article, Skipped, expand_paths, read_file
 from geo.events import content_hash
-from geo.store import EventStore, StoreError, StoredArticle
+from geo.store import StoredArticle, StoreError, open_store
 
 
 def current_pipeline_version() -> str:
@@ -63,9 +62,9 @@ def _as_article(stored: StoredArticle) -> Article:
 
 
 class Ingester:
-    """Feeds articles through `parse_article` into one `EventStore`."""
+    """Feeds articles through `parse_article` into one store (`geo.store.open_store`)."""
 
-    def __init__(self, store: EventStore, gazetteer, *, version: str | None = None):
+    def __init__(self, store, gazetteer, *, version: str | None = None):
         self.store = store
         self.gazetteer = gazetteer
         self.version = version or current_pipeline_version()
@@ -84,7 +83,7 @@ class Ingester:
             parsed = parse_article(article, self.gazetteer)
             result = self.store.write_article(article_id, article, parsed, self.version,
                                               replace=force)
-        except (sqlite3.Error, StoreError):
+        except (StoreError, *store_mod.database_errors()):
             raise  # the store itself is in trouble: stop the batch (it is still consistent)
         except Exception as exc:  # a pipeline bug on one article must not stop the batch
             self.summary.failed.append(
@@ -135,11 +134,12 @@ class Ingester:
 
 def ingest(paths: list[str | Path], db: str | Path, gazetteer, *, reprocess: bool = False,
            progress: bool = False, version: str | None = None) -> IngestSummary:
-    """Ingest `paths` into the GeoPackage `db` (created if missing).
+    """Ingest `paths` into the store `db` (a GeoPackage path or a PostGIS URL; created if
+    missing).
 
     Stored articles of another pipeline version are processed again first (from their stored
     text), so the store never mixes versions; `reprocess` processes every stored article again."""
-    with EventStore(db) as store:
+    with open_store(db) as store:
         ing = Ingester(store, gazetteer, version=version)
         ing.reprocess_stored(every=reprocess, progress=progress)
         ing.ingest_paths(paths, progress=progress)

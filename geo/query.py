@@ -34,7 +34,6 @@ import difflib
 import json
 import math
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +46,7 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from geo.exports import date_range_sql, json_ready
-from geo.store import LISTING_COLUMNS, EventStore, StoreError
+from geo.store import LISTING_COLUMNS, StoreError, open_store
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
 DISTRICTS_GEOJSON = DATA_DIR / "districts.geojson"
@@ -576,17 +575,11 @@ def _expand(bounds, gaz, regions: Regions, area: QueryArea) -> tuple:
     return w, s, e, n
 
 
-def _fetch(conn: sqlite3.Connection, bounds, filters: Filters, columns: list[str]) -> pd.DataFrame:
-    w, s, e, n = bounds
+def _fetch(store, bounds, filters: Filters, columns: list[str], area: QueryArea | None = None
+           ) -> pd.DataFrame:
+    """Candidates from the store's spatial index (and, in PostGIS, its exact area test)."""
     where, params = filters.sql()
-    cols = ", ".join(f'e."{c}"' for c in columns)
-    sql = (f"SELECT {cols} FROM rtree_events_geom r JOIN events e ON e.fid = r.id "
-           "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
-    if where:
-        sql += " AND " + " AND ".join(where)
-    cur = conn.cursor()
-    cur.row_factory = None
-    rows = cur.execute(sql, [e, w, n, s, *params]).fetchall()
+    rows = store.fetch_events(bounds, where, params, columns, area)
     return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
 
 
@@ -665,8 +658,8 @@ def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *
     columns = (["lon", "lat", "geo_precision", "place_id", "district"]
                + (["actors"] if filters.factions else []) if count_only
                else list(dict.fromkeys(["fid"] + QUERY_COLUMNS[:-1])))
-    with EventStore(db, create=False) as store:
-        df = _fetch(store.conn, bounds, filters, columns)
+    with open_store(db, create=False) as store:
+        df = _fetch(store, bounds, filters, columns, area)
     hit, area_only = _select(df, area, filters, gaz, regions)
     if count_only:
         return int(hit.sum())
@@ -776,21 +769,16 @@ def rejoin_districts(db: str | Path, regions: Regions | None = None, *, gaz=None
         from gazetteer.load import load_gazetteer
 
         gaz = load_gazetteer()
-    with EventStore(db, create=False) as store:
-        cur = store.conn.cursor()
-        cur.row_factory = None
+    with open_store(db, create=False) as store:
         cols = ["fid", "id", "lon", "lat", "geo_precision", "place_id", "district"]
-        df = pd.DataFrame.from_records(
-            cur.execute(f"SELECT {', '.join(cols)} FROM events").fetchall(), columns=cols)
+        df = pd.DataFrame(store.select(f"SELECT {', '.join(cols)} FROM events"), columns=cols)
         new = joined_districts(df, regions, gaz) if len(df) else []
         old = [None if (o is None or o == "" or (isinstance(o, float) and math.isnan(o)))
                else o for o in df["district"]]
         changed = [{"fid": f, "id": i, "old": o, "new": nw}
                    for f, i, o, nw in zip(df["fid"], df["id"], old, new) if o != nw]
         if changed and not dry_run:
-            with store.transaction() as conn:
-                conn.executemany("UPDATE events SET district = ? WHERE fid = ?",
-                                 [(c["new"], int(c["fid"])) for c in changed])
+            store.update_districts([(c["new"], int(c["fid"])) for c in changed])
     for c in changed:
         c.pop("fid")
     return RejoinResult(len(df), changed, regions.source)

@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sqlite3
 import struct
 from collections.abc import Iterable, Iterator
@@ -107,9 +108,11 @@ class StoreError(Exception):
     """A store that cannot be opened or written; the message is one line for the user."""
 
 
-def default_db_path() -> Path:
-    """`$MARSAD_DB`, or `events.gpkg` in the current directory."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+def default_db_path() -> Path | str:
+    """`$MARSAD_DB` (a path or a postgresql:// URL), or `events.gpkg` in the current
+    directory."""
+    value = os.environ.get(DB_ENV) or DEFAULT_DB
+    return value if is_url(value) else Path(value)
 
 
 # -- GeoPackage geometry blobs ---------------------------------------------------------------------
@@ -156,6 +159,9 @@ def register_gpkg_functions(conn: sqlite3.Connection) -> None:
                          deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         conn.create_function(name, 1, _bound(i), deterministic=True)
+    # ST_X / ST_Y of a point, named as in PostGIS so that SQL reading points is portable
+    conn.create_function("ST_X", 1, _bound(0), deterministic=True)
+    conn.create_function("ST_Y", 1, _bound(2), deterministic=True)
 
 
 # -- schema --------------------------------------------------------------------------------------
@@ -270,61 +276,58 @@ class StoredArticle:
     pipeline_version: str
 
 
-class EventStore:
-    """One GeoPackage event store; a single writer at a time (BEGIN IMMEDIATE per article)."""
+def is_url(db) -> bool:
+    """A PostgreSQL URL (`postgresql://...` or `postgres://...`) rather than a file path."""
+    return isinstance(db, str) and db.split("://", 1)[0] in ("postgresql", "postgres")
 
-    def __init__(self, path: str | Path, *, create: bool = True):
-        self.path = Path(path)
-        if not create and not self.path.exists():
-            raise StoreError(f"no event store at {self.path}; create it with "
-                             f"`marsad ingest ARTICLES --db {self.path}`")
-        try:
-            self.conn = connect(self.path)
-            self.conn.execute("PRAGMA journal_mode=DELETE")
-            self._ensure_schema(create)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable GeoPackage: {exc}") from None
+
+def describe(db) -> str:
+    """`db` for messages: a path, or a URL with its password hidden."""
+    if not is_url(db):
+        return str(db)
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", db)
+
+
+def open_store(db, *, create: bool = True):
+    """The event store at `db`: a GeoPackage path, or a `postgresql://` URL (PostGIS)."""
+    if is_url(db):
+        from geo.pgstore import PostgisStore
+
+        return PostgisStore(db, create=create)
+    return EventStore(db, create=create)
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a store's database may raise (sqlite3, and psycopg when installed)."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return (*errors, psycopg.Error)
+
+
+class _Store:
+    """What every store does the same way, in portable SQL (`?` parameters): reading, and
+    writing one article in one transaction. A dialect provides `conn` (an object whose
+    `execute(sql, params)` returns rows indexable by position and by name), `transaction()`,
+    `_begin_write(conn)`, `_point(lon, lat)`, `_now`, `_incident_candidates(conn, ev)` and
+    `_after_write(conn, parsed)`."""
+
+    _now = "CURRENT_TIMESTAMP"
 
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _ensure_schema(self, create: bool) -> None:
-        tables = {r[0] for r in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"articles", "events", "mentions", "control"} <= tables:
-            return
-        if not create:
-            raise StoreError(f"{self.path} is not a Marsad event store (no events table)")
-        if tables:
-            raise StoreError(f"{self.path} is a database that Marsad did not create; "
-                             "choose another --db")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(f"PRAGMA application_id={GPKG_APPLICATION_ID}")
-            self.conn.execute(f"PRAGMA user_version={GPKG_USER_VERSION}")
-            for stmt in _split_sql(_schema_ddl()):
-                self.conn.execute(stmt)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; anything raised inside rolls everything back."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def select(self, sql: str, params=()) -> list[dict]:
+        """Rows of a portable SELECT (`?` parameters) as dicts."""
+        return [dict(r) for r in self.conn.execute(sql, params)]
 
     # -- reading ---------------------------------------------------------------------------------
     def article_version(self, article_id: str) -> str | None:
@@ -383,6 +386,7 @@ class EventStore:
         With `replace=False` an article already stored by this `version` is left alone (another
         writer may have stored it since the caller looked)."""
         with self.transaction() as conn:
+            self._begin_write(conn)
             row = conn.execute("SELECT fid, pipeline_version FROM articles WHERE id = ?",
                                (article_id,)).fetchone()
             if row is not None and row[1] == version and not replace:
@@ -392,8 +396,7 @@ class EventStore:
                 conn.execute(
                     "INSERT INTO articles (id, doc, url, source, title, published, text, "
                     "warnings, pipeline_version, ingested_at, processed_at) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
-                    "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                    f"(?, ?, ?, ?, ?, ?, ?, ?, ?, {self._now}, {self._now})",
                     (article_id, *meta, article.text,
                      json.dumps(list(getattr(article, "warnings", []) or []),
                                 ensure_ascii=False), version))
@@ -408,22 +411,108 @@ class EventStore:
                     "DELETE FROM events WHERE article_id = ?", (article_id,)).rowcount
                 for table in ("mentions", "control"):
                     conn.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
-                conn.execute("UPDATE articles SET pipeline_version = ?, "
-                             "processed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                             (version, article_id))
+                conn.execute(f"UPDATE articles SET pipeline_version = ?, "
+                             f"processed_at = {self._now} WHERE id = ?", (version, article_id))
             doc_meta = {"doc": article.doc, "url": article.url, "source": article.source,
                         "published": article.published}
             result.mentions = _insert_mentions(conn, article_id, parsed.get("places", []),
-                                               article.doc)
-            new_ids = _insert_events(conn, article_id, parsed.get("events", []), doc_meta)
+                                               article.doc, self._point)
+            new_ids = _insert_events(conn, article_id, parsed.get("events", []), doc_meta,
+                                     self._point)
             result.events = len(new_ids)
             result.control = _insert_control(conn, article_id, parsed.get("control", []),
-                                             article.doc)
-            recompute_incidents(conn, new_ids, old_incidents)
-            _extend_extents(conn, {"mentions": parsed.get("places", []),
-                                   "events": parsed.get("events", []),
-                                   "control": parsed.get("control", [])})
+                                             article.doc, self._point)
+            recompute_incidents(conn, new_ids, old_incidents, self._incident_candidates)
+            self._after_write(conn, parsed)
         return result
+
+
+class EventStore(_Store):
+    """One GeoPackage event store; a single writer at a time (BEGIN IMMEDIATE per article)."""
+
+    _now = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"no event store at {self.path}; create it with "
+                             f"`marsad ingest ARTICLES --db {self.path}`")
+        try:
+            self.conn = connect(self.path)
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+            self._ensure_schema(create)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable GeoPackage: {exc}") from None
+
+    def _ensure_schema(self, create: bool) -> None:
+        tables = {r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if {"articles", "events", "mentions", "control"} <= tables:
+            return
+        if not create:
+            raise StoreError(f"{self.path} is not a Marsad event store (no events table)")
+        if tables:
+            raise StoreError(f"{self.path} is a database that Marsad did not create; "
+                             "choose another --db")
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(f"PRAGMA application_id={GPKG_APPLICATION_ID}")
+            self.conn.execute(f"PRAGMA user_version={GPKG_USER_VERSION}")
+            for stmt in _split_sql(_schema_ddl()):
+                self.conn.execute(stmt)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; anything raised inside rolls everything back."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _begin_write(self, conn) -> None:
+        pass  # BEGIN IMMEDIATE already holds the write lock
+
+    @staticmethod
+    def _point(lon: float, lat: float) -> bytes:
+        return gpkg_point(lon, lat)
+
+    @staticmethod
+    def _incident_candidates(conn, ev):
+        return _candidates(conn, ev)
+
+    @staticmethod
+    def _after_write(conn, parsed: dict) -> None:
+        _extend_extents(conn, {"mentions": parsed.get("places", []),
+                               "events": parsed.get("events", []),
+                               "control": parsed.get("control", [])})
+
+    def fetch_events(self, bounds, where: list[str], params: list, columns: list[str],
+                     area=None) -> list[tuple]:
+        """Rows (tuples of `columns`) of the events whose point lies in `bounds` (W, S, E, N)
+        and that pass the conditions `where` (on alias `e`), through the R-tree. `area` is
+        not used here: the caller tests candidates exactly."""
+        w, s, e, n = bounds
+        cols = ", ".join(f'e."{c}"' for c in columns)
+        sql = (f"SELECT {cols} FROM rtree_events_geom r JOIN events e ON e.fid = r.id "
+               "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?")
+        if where:
+            sql += " AND " + " AND ".join(where)
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, [e, w, n, s, *params]).fetchall()
+
+    def update_districts(self, changes: list[tuple[str | None, int]]) -> None:
+        """Set `district` = first item for the event with fid = second item, in one
+        transaction."""
+        with self.transaction() as conn:
+            conn.executemany("UPDATE events SET district = ? WHERE fid = ?", changes)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -446,10 +535,11 @@ def _insert(conn: sqlite3.Connection, table: str, rec: dict) -> None:
     conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(rec.values()))
 
 
-def _insert_mentions(conn, article_id: str, places: list[dict], doc: str | None) -> int:
+def _insert_mentions(conn, article_id: str, places: list[dict], doc: str | None,
+                     point=gpkg_point) -> int:
     for p in places:
         _insert(conn, "mentions", {
-            "geom": gpkg_point(p["lon"], p["lat"]), "article_id": article_id,
+            "geom": point(p["lon"], p["lat"]), "article_id": article_id,
             "text": p.get("text"), "start_char": p.get("start"), "end_char": p.get("end"),
             "place_id": p.get("id"), "name_ar": p.get("name_ar"), "name_en": p.get("name_en"),
             "kind": p.get("kind"), "district": p.get("district"), "in_libya": p.get("in_libya"),
@@ -457,7 +547,8 @@ def _insert_mentions(conn, article_id: str, places: list[dict], doc: str | None)
     return len(places)
 
 
-def _insert_events(conn, article_id: str, events: list[dict], doc_meta: dict) -> list[str]:
+def _insert_events(conn, article_id: str, events: list[dict], doc_meta: dict,
+                   point=gpkg_point) -> list[str]:
     """Insert events (the first of any repeated id wins); their ids."""
     ids: list[str] = []
     seen: set[str] = set()
@@ -467,7 +558,7 @@ def _insert_events(conn, article_id: str, events: list[dict], doc_meta: dict) ->
         seen.add(e["id"])
         ids.append(e["id"])
         _insert(conn, "events", {
-            "geom": gpkg_point(e["lon"], e["lat"]), "id": e["id"], "incident_id": e["id"],
+            "geom": point(e["lon"], e["lat"]), "id": e["id"], "incident_id": e["id"],
             "article_id": article_id, "type": e.get("type"), "family": e.get("family"),
             "date": e.get("date"), "date_precision": e.get("date_precision"),
             "place_id": e.get("place_id"), "place_en": e.get("place_en"),
@@ -490,7 +581,8 @@ def control_id(article_id: str, rec: dict) -> str:
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()[:20]
 
 
-def _insert_control(conn, article_id: str, records: list[dict], doc: str | None) -> int:
+def _insert_control(conn, article_id: str, records: list[dict], doc: str | None,
+                    point=gpkg_point) -> int:
     seen: set[str] = set()
     for c in records:
         cid = control_id(article_id, c)
@@ -498,7 +590,7 @@ def _insert_control(conn, article_id: str, records: list[dict], doc: str | None)
             continue
         seen.add(cid)
         _insert(conn, "control", {
-            "geom": gpkg_point(c["lon"], c["lat"]), "id": cid, "article_id": article_id,
+            "geom": point(c["lon"], c["lat"]), "id": cid, "article_id": article_id,
             "place_id": c.get("place_id"), "place_en": c.get("place_en"),
             "faction": c.get("faction"), "as_of": c.get("as_of"), "sentence": c.get("sentence"),
             "start_char": c.get("start"), "end_char": c.get("end"), "doc": doc})
@@ -579,7 +671,8 @@ def _candidates(conn, ev: _IncidentEvent) -> list[_IncidentEvent]:
     return [c for c in map(_IncidentEvent.from_row, rows) if same_incident(ev, c)]
 
 
-def recompute_incidents(conn, event_ids: Iterable[str], incident_ids: Iterable[str] = ()) -> int:
+def recompute_incidents(conn, event_ids: Iterable[str], incident_ids: Iterable[str] = (),
+                        candidates=None) -> int:
     """Recompute `incident_id` for the groups that contain `event_ids` (just written) or that
     were `incident_ids` (of events just removed); the number of events whose id changed.
 
@@ -607,11 +700,12 @@ def recompute_incidents(conn, event_ids: Iterable[str], incident_ids: Iterable[s
             x = parent[x]
         return x
 
+    candidates = candidates or _candidates
     nodes = dict(seeds)
     todo = list(seeds.values())
     while todo:
         ev = todo.pop()
-        for other in _candidates(conn, ev):
+        for other in candidates(conn, ev):
             if other.id not in nodes:
                 nodes[other.id] = other
                 parent[other.id] = other.id

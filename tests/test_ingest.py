@@ -161,7 +161,7 @@ def test_a_crash_on_one_article_leaves_the_store_as_before_it(corpus, gaz, tmp_p
     real_insert_control = store_mod._insert_control
     victim = "variant_010.txt"
 
-    def crash_midway(conn, article_id, records, doc):
+    def crash_midway(conn, article_id, records, doc, *rest):
         if doc.endswith(victim):  # article row, mentions and events are already written
             raise RuntimeError("disk on fire")
         return real_insert_control(conn, article_id, records, doc)
