@@ -64,11 +64,22 @@ def _as_article(stored: StoredArticle) -> Article:
 class Ingester:
     """Feeds articles through `parse_article` into one store (`geo.store.open_store`)."""
 
-    def __init__(self, store, gazetteer, *, version: str | None = None):
+    def __init__(self, store, gazetteer, *, version: str | None = None, regions=None):
         self.store = store
         self.gazetteer = gazetteer
         self.version = version or current_pipeline_version()
         self.summary = IngestSummary()
+        self.regions = regions  # district polygons (geo.regions); the gazetteer's by default
+
+    def prepare(self, parsed: dict) -> dict:
+        """The pipeline output as it is stored: every event's district by spatial join with
+        the regions (a point on a border keeps the gazetteer's district of the two)."""
+        from geo.regions import assign_districts, load_regions
+
+        if self.regions is None:
+            self.regions = load_regions()
+        assign_districts(parsed.get("events", []), self.regions, self.gazetteer)
+        return parsed
 
     def add(self, article: Article, *, force: bool = False) -> str:
         """Store one article; its status: new | reprocessed | unchanged | failed."""
@@ -80,7 +91,7 @@ class Ingester:
             self.summary.unchanged += 1
             return "unchanged"
         try:
-            parsed = parse_article(article, self.gazetteer)
+            parsed = self.prepare(parse_article(article, self.gazetteer))
             result = self.store.write_article(article_id, article, parsed, self.version,
                                               replace=force)
         except (StoreError, *store_mod.database_errors()):

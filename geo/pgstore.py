@@ -218,7 +218,8 @@ class PostgisStore(_Store):
         pass `where` (on alias `e`) and, when `area` is given, PostGIS's test of the area: a
         point in or on the polygon (`ST_Intersects`), within the radius (`ST_DWithin` on
         geography, 1 m of slack that the caller's exact test removes), or at one of a city's
-        places. Area-only events (geo_precision 3) are left for the caller to decide."""
+        places. For a bbox the index test is the exact one (a point's box is the point).
+        Area-only events (geo_precision 3) are left for the caller to decide."""
         w, s, e, n = bounds
         cols = ", ".join(f'e."{c}"' for c in columns)
         conds = ["e.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)"]
@@ -230,7 +231,7 @@ class PostgisStore(_Store):
             conds.append("(e.geo_precision = 3 OR ST_DWithin(e.geom::geography, "
                          "ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?))")
             args += [*area.center, area.radius_m + 1.0]
-        elif area is not None and area.geometry is not None:
+        elif area is not None and area.kind != "bbox" and area.geometry is not None:
             conds.append("(e.geo_precision = 3 OR "
                          "ST_Intersects(e.geom, ST_GeomFromWKB(?, 4326)))")
             args.append(area.geometry.wkb)

@@ -29,13 +29,11 @@ GADM; anything geopandas reads) whose names map to ISO 3166-2:LY codes through
 from __future__ import annotations
 
 import calendar
-import csv
 import difflib
 import json
 import math
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,155 +44,23 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from geo.exports import date_range_sql, json_ready
+from geo.regions import (
+    CRS,
+    QueryError,
+    Regions,
+    area_of_place,
+    iso_code_for,
+    joined_districts,
+    load_regions,
+    name_key,
+    region_districts,
+)
 from geo.store import LISTING_COLUMNS, StoreError, open_store
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
-DISTRICTS_GEOJSON = DATA_DIR / "districts.geojson"
-REGION_ALIASES_CSV = DATA_DIR / "region_aliases.csv"
-REGION_DISTRICTS_CSV = DATA_DIR / "region_districts.csv"
-CRS = "EPSG:4326"
 GEOD = Geod(ellps="WGS84")
 # A point computed at exactly N km comes back from Geod.inv a few nanometres off.
 DISTANCE_TOLERANCE_M = 1e-6
 QUERY_COLUMNS = LISTING_COLUMNS + ["place_id", "area_only"]
-# Name fields of common boundary datasets, tried in order when --name-field is not given.
-NAME_FIELDS = ("iso_code", "shapeISO", "ADM1_PCODE", "ADM2_EN", "ADM1_EN", "shapeName",
-               "NAME_1", "NAME_2", "name_en", "name", "NAME")
-
-
-class QueryError(ValueError):
-    """A query that cannot be answered as asked; the message is one line for the user."""
-
-
-# -- regions -------------------------------------------------------------------------------------
-def _key(name: str) -> str:
-    from geo.text import normalize_name
-
-    return (normalize_name(str(name)) or str(name).strip()).casefold()
-
-
-@lru_cache(maxsize=1)
-def _aliases() -> dict[str, str]:
-    """{normalised alias: ISO code}: district names and codes, then region_aliases.csv."""
-    out: dict[str, str] = {}
-    d = gpd.read_file(DISTRICTS_GEOJSON)
-    for iso, en, ar in zip(d["iso_code"], d["name_en"], d["name_ar"]):
-        for n in (iso, en, ar):
-            out.setdefault(_key(n), iso)
-    with open(REGION_ALIASES_CSV, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            out.setdefault(_key(row["alias"]), row["iso_code"])
-    return out
-
-
-def iso_code_for(name: str) -> str | None:
-    """The ISO 3166-2:LY code of a district name as any dataset spells it (Tobruk -> LY-BU)."""
-    if name is None:
-        return None
-    s = str(name).strip()
-    if re.fullmatch(r"(?i)LY-[A-Z]{2}", s):
-        return s.upper()
-    return _aliases().get(_key(s))
-
-
-@dataclass
-class Regions:
-    """District polygons keyed by ISO code: `gdf` has columns code, name, geometry (EPSG:4326).
-    `unmapped` lists names of a user file that no alias maps to an ISO code (their own name is
-    their code)."""
-    gdf: gpd.GeoDataFrame
-    source: str
-    unmapped: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        self._by_code = {c: g for c, g in zip(self.gdf["code"], self.gdf.geometry)}
-        for g in self._by_code.values():
-            shapely.prepare(g)
-
-    @property
-    def codes(self) -> list[str]:
-        return list(self._by_code)
-
-    def geometry(self, code: str) -> BaseGeometry | None:
-        return self._by_code.get(code)
-
-    def names(self) -> dict[str, str]:
-        """{normalised name: code}: the file's names, then every alias of its codes."""
-        out = {_key(n): c for n, c in zip(self.gdf["name"], self.gdf["code"]) if n}
-        for alias, iso in _aliases().items():
-            if iso in self._by_code:
-                out.setdefault(alias, iso)
-        return out
-
-    def codes_at(self, lon, lat) -> list[list[str]]:
-        """For each point, the codes of every region it lies in or on (sorted)."""
-        pts = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-        out: list[list[str]] = [[] for _ in range(len(pts))]
-        if not len(pts):
-            return out
-        pi, ri = self.gdf.sindex.query(pts, predicate="intersects")
-        codes = list(self.gdf["code"])
-        for p, r in zip(pi, ri):
-            out[p].append(codes[r])
-        return [sorted(c) for c in out]
-
-
-@lru_cache(maxsize=1)
-def _default_regions() -> Regions:
-    d = gpd.read_file(DISTRICTS_GEOJSON).to_crs(CRS)
-    gdf = gpd.GeoDataFrame({"code": d["iso_code"], "name": d["name_en"]},
-                           geometry=d.geometry.make_valid(), crs=CRS)
-    return Regions(gdf, str(DISTRICTS_GEOJSON))
-
-
-def load_regions(path: str | Path | None = None, name_field: str | None = None) -> Regions:
-    """The gazetteer's 22 districts, or the regions of a user boundary file (any format geopandas
-    reads). Rows with the same code (a district split into parts) are merged.
-
-    >>> load_regions("lby_admbnda_adm2.shp", "ADM2_EN").codes[:2]     # doctest: +SKIP
-    ['LY-DR', 'LY-MJ']
-    """
-    if path is None:
-        return _default_regions()
-    p = Path(path)
-    if not p.exists():
-        raise QueryError(f"regions file {p} does not exist")
-    try:
-        raw = gpd.read_file(p)
-    except Exception as exc:  # noqa: BLE001 - pyogrio raises many kinds
-        raise QueryError(f"cannot read regions file {p}: {str(exc).splitlines()[0]}") from None
-    if raw.empty or raw.geometry is None or not raw.geom_type.isin(
-            ["Polygon", "MultiPolygon"]).any():
-        raise QueryError(f"regions file {p} has no polygons")
-    if name_field is None:
-        name_field = next((f for f in NAME_FIELDS if f in raw.columns), None)
-        if name_field is None:
-            fields = ", ".join(c for c in raw.columns if c != "geometry")
-            raise QueryError(f"regions file {p}: say which field holds the names with "
-                             f"--name-field (fields: {fields})")
-    elif name_field not in raw.columns:
-        raise QueryError(f"regions file {p} has no field {name_field!r} (fields: "
-                         f"{', '.join(c for c in raw.columns if c != 'geometry')})")
-    raw = raw[raw.geom_type.isin(["Polygon", "MultiPolygon"])]
-    raw = raw.set_crs(CRS) if raw.crs is None else raw.to_crs(CRS)
-    names = [str(n) if n is not None else "" for n in raw[name_field]]
-    codes, unmapped = [], []
-    for n in names:
-        iso = iso_code_for(n)
-        if iso is None:
-            unmapped.append(n)
-        codes.append(iso or n)
-    gdf = gpd.GeoDataFrame({"code": codes, "name": names},
-                           geometry=shapely.make_valid(raw.geometry.values), crs=CRS)
-    gdf = gdf.dissolve(by="code", as_index=False, aggfunc="first")[["code", "name", "geometry"]]
-    return Regions(gdf, str(p), sorted(set(unmapped)))
-
-
-@lru_cache(maxsize=1)
-def _region_districts() -> dict[str, tuple[str, ...]]:
-    """{gazetteer region id: its district codes} (Tripolitania, Cyrenaica, Fezzan ...)."""
-    with open(REGION_DISTRICTS_CSV, encoding="utf-8", newline="") as fh:
-        return {r["region_id"]: tuple(r["districts"].split()) for r in csv.DictReader(fh)}
 
 
 # -- the query area ------------------------------------------------------------------------------
@@ -298,7 +164,7 @@ def _district_area(code: str, regions: Regions, note: str | None = None) -> Quer
 
 
 def _region_area(place, regions: Regions, note: str | None = None) -> QueryArea:
-    codes = _region_districts().get(place.id)
+    codes = region_districts().get(place.id)
     if not codes:
         raise QueryError(f"{place.name_en!r} is a region without a boundary; use "
                          f"--near {place.name_en!r} --km N")
@@ -346,7 +212,7 @@ def resolve_region(name: str, gaz, regions: Regions | None = None, *,
     regions = regions or load_regions()
     if not str(name or "").strip():
         raise QueryError("--region needs a name")
-    key = _key(name)
+    key = name_key(name)
     names = regions.names()
     district = names.get(key) or (iso_code_for(name) if iso_code_for(name) in regions.codes
                                   else None)
@@ -394,7 +260,7 @@ def _suggest(name: str, gaz, regions: Regions) -> str:
     names = regions.names()
     shown: list[str] = []
     display = dict(zip(regions.gdf["code"], regions.gdf["name"]))
-    for k in difflib.get_close_matches(_key(name), list(names), n=4, cutoff=0.5):
+    for k in difflib.get_close_matches(name_key(name), list(names), n=4, cutoff=0.5):
         label = f"{display.get(names[k], k)} ({names[k]})"
         if label not in shown:
             shown.append(label)
@@ -530,37 +396,10 @@ def make_filters(*, factions=(), types=(), since=None, until=None,
 
 
 # -- running a query -----------------------------------------------------------------------------
-def _area_of_place(place_id: str | None, district: str | None, gaz, regions: Regions
-                   ) -> tuple[tuple[str, ...], BaseGeometry | None, tuple[float, float] | None]:
-    """(district codes, geometry, gazetteer point) of the area an area-only event stands for."""
-    cache = regions.__dict__.setdefault("_area_cache", {})
-    k = (place_id, district, id(gaz))
-    if k not in cache:
-        cache[k] = _area_of_place_uncached(place_id, district, gaz, regions)
-    return cache[k]
-
-
-def _area_of_place_uncached(place_id, district, gaz, regions: Regions):
-    p = gaz.get(place_id) if (gaz is not None and place_id) else None
-    codes: tuple[str, ...] = ()
-    if p is not None and p.kind == "district":
-        codes = (p.id.removeprefix("iso:"),)
-    elif p is not None and p.id in _region_districts():
-        codes = _region_districts()[p.id]
-    elif p is not None and p.kind == "country" and p.id == "iso:LY":
-        codes = tuple(regions.codes)
-    elif district:
-        codes = (district,)
-    geoms = [regions.geometry(c) for c in codes]
-    geom = shapely.union_all([g for g in geoms if g is not None]) if codes and all(
-        g is not None for g in geoms) else None
-    return codes, geom, ((p.lon, p.lat) if p is not None else None)
-
-
 def _area_places(gaz, regions: Regions) -> list:
     if gaz is None:
         return []
-    ids = set(_region_districts()) | {"iso:LY"} | {f"iso:{c}" for c in regions.codes}
+    ids = set(region_districts()) | {"iso:LY"} | {f"iso:{c}" for c in regions.codes}
     return [p for p in map(gaz.get, ids) if p is not None]
 
 
@@ -569,7 +408,7 @@ def _expand(bounds, gaz, regions: Regions, area: QueryArea) -> tuple:
     their area-only events (stored at that point) are among the candidates."""
     w, s, e, n = bounds
     for p in _area_places(gaz, regions):
-        codes, geom, _ = _area_of_place(p.id, None, gaz, regions)
+        codes, geom, _ = area_of_place(p.id, None, gaz, regions)
         if area.covers_area(codes, geom):
             w, s, e, n = min(w, p.lon), min(s, p.lat), max(e, p.lon), max(n, p.lat)
     return w, s, e, n
@@ -608,7 +447,7 @@ def _select(df: pd.DataFrame, area: QueryArea, filters: Filters, gaz,
             for pid, dist in zip(sub["place_id"], sub["district"]):
                 k = (pid, dist)
                 if k not in cache:
-                    codes, geom, _ = _area_of_place(pid, dist, gaz, regions)
+                    codes, geom, _ = area_of_place(pid, dist, gaz, regions)
                     cache[k] = area.covers_area(codes, geom)
                 flags.append(cache[k])
             hit[is_area] = flags
@@ -719,38 +558,6 @@ def query_events(db: str | Path, *, region: str | None = None, bbox=None, near: 
 def count_events(db, **kwargs) -> int:
     """`query_events(..., count_only=True)`: only the number of matching events."""
     return query_events(db, count_only=True, **kwargs)
-
-
-# -- districts of stored events ------------------------------------------------------------------
-def joined_districts(df: pd.DataFrame, regions: Regions, gaz) -> list[str | None]:
-    """The district each event gets by spatial join: the region its point lies in (the first
-    code in order when it lies on a border); for area-only events (geo_precision 3) the
-    district their area is, or None for an area larger than one district."""
-    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    at = [[] for _ in range(len(df))]
-    idx = np.flatnonzero(ok)
-    for i, codes in zip(idx, regions.codes_at(lon[ok], lat[ok])):
-        at[i] = codes
-    out: list[str | None] = []
-    for i, (prec, pid, dist) in enumerate(zip(df["geo_precision"], df["place_id"],
-                                              df["district"])):
-        if prec == 3:
-            codes, _, _ = _area_of_place(pid, None, gaz, regions)
-            if len(codes) == 1 and codes[0] in regions.codes:
-                out.append(codes[0])
-                continue
-            if codes:
-                out.append(None)
-                continue
-        if not at[i]:
-            out.append(None)
-        elif dist in at[i]:
-            out.append(dist)  # on a border: keep the stored one of the two
-        else:
-            out.append(at[i][0])
-    return out
 
 
 @dataclass

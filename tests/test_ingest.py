@@ -484,3 +484,29 @@ def test_cli_ingest_exits_1_when_an_article_fails(corpus, tmp_path, monkeypatch)
     assert res.exit_code == 1
     assert "variant_003.txt: error while processing: ValueError: unexpected token" in res.output
     assert "29 new" in res.output and "Traceback" not in res.output
+
+
+def test_events_get_their_district_by_spatial_join_at_ingest(gaz, tmp_path):
+    """The stored district is the polygon the event's point lies in, not the one the pipeline
+    (the gazetteer record) says; area-only events keep the district they stand for, and a
+    region wider than one district gets none."""
+    from geo.ingest import Ingester
+    from geo.regions import assign_districts, load_regions
+    from geo.store import EventStore
+
+    airport = gaz.get("marsad:tripoli-international-airport")  # in Jafara (LY-JI)
+    events = [
+        {"id": "a", "lon": airport.lon, "lat": airport.lat, "geo_precision": 1,
+         "place_id": airport.id, "district": "LY-TB"},
+        {"id": "b", "lon": 16.0, "lat": 29.0, "geo_precision": 3, "place_id": "iso:LY-JU",
+         "district": "LY-JU"},
+        {"id": "c", "lon": 15.0, "lat": 26.5, "geo_precision": 3, "place_id": "marsad:fezzan",
+         "district": "LY-SB"},
+    ]
+    assign_districts(events, load_regions(), gaz)
+    assert [e["district"] for e in events] == ["LY-JI", "LY-JU", None]
+
+    with EventStore(tmp_path / "x.gpkg") as store:
+        ing = Ingester(store, gaz)
+        parsed = ing.prepare({"events": [dict(events[0], district="LY-TB")]})
+        assert parsed["events"][0]["district"] == "LY-JI"
