@@ -21,6 +21,7 @@ demo: install
 
 test: install-test
 	bash scripts/install_browser.sh
+	bash scripts/install_postgis.sh
 	$(BIN)/python -m pytest -q
 
 # Rebuild the shipped gazetteer from its sources (see gazetteer/data/SOURCES.md).

@@ -9,16 +9,7 @@ if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install_browser.sh: need root to apt-get install chromium" >&2
-        exit 1
-    fi
-fi
+source "$(dirname "$0")/apt_common.sh" "chromium"
 
-export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y chromium

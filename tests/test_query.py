@@ -1,4 +1,7 @@
-"""geo/query.py and `marsad query`: districts, bbox, radius, polygons, hierarchy, filters."""
+"""geo/query.py and `marsad query`: districts, bbox, radius, polygons, hierarchy, filters.
+
+Every test that reads a store runs twice: against a GeoPackage and against PostGIS (a throwaway
+server started by tests/conftest.py), with the same expected answers."""
 
 import json
 import shutil
@@ -14,7 +17,7 @@ from geo.articles import Article
 from geo.cli import main
 from geo.query import (QueryError, load_regions, parse_bbox, parse_date_bound, query_events,
                        rejoin_districts, resolve_region)
-from geo.store import EventStore
+from geo.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 GEOD = Geod(ellps="WGS84")
@@ -23,15 +26,27 @@ DERNA_CITY = "osm:n288493021"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def seed_db(tmp_path_factory):
+BACKENDS = ["gpkg", "postgis"]
+
+
+def new_store(kind: str, tmp_path_factory, request, name: str):
+    """A path (GeoPackage) or URL (a fresh PostGIS database) for a store that does not exist."""
+    if kind == "gpkg":
+        return tmp_path_factory.mktemp(name) / f"{name}.gpkg"
+    from pgserver import random_name
+
+    return request.getfixturevalue("pg_server").create_database(random_name(name))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seed_db(request, tmp_path_factory):
     from gazetteer.load import DEFAULT_PATH, load_gazetteer
     from geo.ingest import ingest
 
     d = tmp_path_factory.mktemp("seeds")
     for p in (ROOT / "seeds").iterdir():
         shutil.copy(p, d / p.name)
-    db = d / "events.gpkg"
+    db = new_store(request.param, tmp_path_factory, request, "seeds")
     ingest(sorted(d.glob("*.txt")) + [d / "metadata.json"], db,
            load_gazetteer(DEFAULT_PATH, user=False))
     return db
@@ -55,10 +70,8 @@ def _event(eid, lon, lat, *, place_id=None, district=None, type_="armed_clash",
             "in_libya": True, "start": 0, "end": 1}
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory, gaz):
-    """A store with events at known places; SYNTH maps event id -> why it is there."""
-    db = tmp_path_factory.mktemp("synth") / "synth.gpkg"
+def write_synth(db, gaz):
+    """Events at known places (their ids say why they are there) into the store `db`."""
     p = gaz.get
     bx, by = shared_border_vertex()
     derna = p(DERNA_CITY)
@@ -95,9 +108,14 @@ def synth(tmp_path_factory, gaz):
         _event("bbox-corner", 13.0, 32.5, district="LY-JI", date="2019-04-05"),
         _event("bbox-out", 13.2000001, 32.5, district="LY-JI", date="2019-04-05"),
     ]
-    with EventStore(db) as store:
+    with open_store(db) as store:
         store.write_article("a1", Article("synthetic.txt", "x"), {"events": events}, "test")
     return db
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def synth(request, tmp_path_factory, gaz):
+    return write_synth(new_store(request.param, tmp_path_factory, request, "synth"), gaz)
 
 
 def ids(gdf):
@@ -153,7 +171,7 @@ def test_user_regions_file_names_map_through_aliases(tmp_path, gaz):
 
 # -- seeds store ----------------------------------------------------------------------------------
 def test_seed_counts_per_district_match_stored_districts(seed_db, gaz):
-    with EventStore(seed_db, create=False) as store:
+    with open_store(seed_db, create=False) as store:
         stored = {}
         for e in store.events():
             if e["district"]:
@@ -266,9 +284,10 @@ def test_date_bounds():
 
 
 # -- rejoin ---------------------------------------------------------------------------------------
-def test_rejoin_with_user_regions_is_transactional(synth, gaz, tmp_path):
-    db = tmp_path / "copy.gpkg"
-    shutil.copy(synth, db)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rejoin_with_user_regions_is_transactional(backend, gaz, tmp_path, request):
+    db = write_synth(tmp_path / "copy.gpkg" if backend == "gpkg"
+                     else request.getfixturevalue("pg_url"), gaz)
     d = gpd.read_file(ROOT / "gazetteer/data/districts.geojson")
     # a user file that puts Jafara inside Tripoli ("Tarabulus" maps to LY-TB)
     d["NAME"] = ["Tarabulus" if c in ("LY-TB", "LY-JI") else n
@@ -279,11 +298,11 @@ def test_rejoin_with_user_regions_is_transactional(synth, gaz, tmp_path):
     assert "LY-JI" not in regions.codes
     dry = rejoin_districts(db, regions, gaz=gaz, dry_run=True)
     assert {c["id"] for c in dry.changed} == {"airport", "bbox-corner", "bbox-out"}
-    with EventStore(db, create=False) as s:
+    with open_store(db, create=False) as s:
         assert {e["id"]: e["district"] for e in s.events()}["airport"] == "LY-JI"
     res = rejoin_districts(db, regions, gaz=gaz)
     assert len(res.changed) == 3
-    with EventStore(db, create=False) as s:
+    with open_store(db, create=False) as s:
         assert {e["id"]: e["district"] for e in s.events()}["airport"] == "LY-TB"
     assert rejoin_districts(db, regions, gaz=gaz).changed == []
 
