@@ -422,6 +422,82 @@ def _fetch(store, bounds, filters: Filters, columns: list[str], area: QueryArea 
     return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
 
 
+# -- counting without fetching every row -----------------------------------------------------------
+GRID = 48  # cells per side of the search box for the interior-cell count
+_COUNT_COLUMNS = ["lon", "lat", "geo_precision", "place_id", "district"]
+
+
+def _f32_edges(lo: float, hi: float, n: int) -> np.ndarray:
+    """n+1 increasing cell edges from <= lo to > hi, each exactly a float32 (the R-tree's own
+    number type: a point's R-tree minx is the largest float32 <= its lon, so a point lies in
+    [a, b) exactly when its minx does)."""
+    e = np.linspace(lo, hi, n + 1).astype(np.float32)
+    e[0] = np.nextafter(np.float32(lo), np.float32(-np.inf))
+    e[-1] = np.nextafter(np.float32(hi), np.float32(np.inf))
+    return np.unique(e).astype(np.float64)
+
+
+def interior_cells(area: QueryArea, bounds, n: int = GRID) -> tuple[list, list]:
+    """Split `bounds` into an n x n grid of float32-edged cells, merged along rows into runs:
+    (runs whose closed box lies wholly inside the area, runs that cross its border), as
+    (x0, y0, x1, y1) half-open boxes. Cells wholly outside the area are left out."""
+    w, s, e, nn = bounds
+    xs, ys = _f32_edges(w, e, n), _f32_edges(s, nn, n)
+    x0, y0 = np.meshgrid(xs[:-1], ys[:-1])
+    x1, y1 = np.meshgrid(xs[1:], ys[1:])
+    if area.kind == "radius":
+        clon, clat = area.center
+
+        def dist(px, py):
+            return GEOD.inv(np.full(px.shape, clon), np.full(py.shape, clat), px, py)[2]
+
+        inside = np.ones(x0.shape, bool)
+        for cx, cy in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):
+            inside &= dist(cx, cy) <= area.radius_m * 0.995  # convex at these sizes
+        # the cell's point nearest the centre in degrees; the margin covers the ellipsoid
+        touch = dist(np.clip(clon, x0, x1), np.clip(clat, y0, y1)) <= area.radius_m * 1.005 + 1
+        if area.radius_m > 500_000:
+            inside[:] = False
+            touch[:] = True
+    else:
+        boxes = shapely.box(x0, y0, x1, y1)
+        inside = shapely.covers(area.geometry, boxes)
+        touch = inside | shapely.intersects(area.geometry, boxes)
+    state = np.where(inside, 2, np.where(touch, 1, 0))  # 2 inside, 1 border, 0 outside
+    runs: dict[int, list] = {2: [], 1: [], 0: []}
+    for r in range(state.shape[0]):
+        row = state[r]
+        c = 0
+        while c < len(row):
+            k = c
+            while k + 1 < len(row) and row[k + 1] == row[c]:
+                k += 1
+            runs[int(row[c])].append((x0[r, c], y0[r, c], x1[r, k], y1[r, k]))
+            c = k + 1
+    return runs[2], runs[1]
+
+
+def _count(store, bounds, area: QueryArea, gaz, regions: Regions) -> int:
+    """The number of events in `area` (no attribute filters), without fetching the events that
+    certainly match: the store counts the points in cells wholly inside the area from its
+    spatial index, and only the points in border cells, and the area-only events, are fetched
+    and tested exactly."""
+    if not hasattr(store, "count_points"):
+        inside, border = interior_cells(area, bounds)
+        n = store.count_in_cells(inside)
+        rows = store.fetch_in_cells(border, _COUNT_COLUMNS)
+        areas = store.area_only_in_cells(inside, _COUNT_COLUMNS)
+        n -= len(areas)  # counted above as points; decided below by their area
+    else:
+        n = store.count_points(bounds, area)
+        rows = []
+        areas = store.fetch_events(bounds, ["e.geo_precision = 3"], [], _COUNT_COLUMNS, area)
+    df = pd.DataFrame.from_records(list(rows) + list(areas), columns=_COUNT_COLUMNS,
+                                   coerce_float=True)
+    hit, _ = _select(df, area, Filters(), gaz, regions)
+    return n + int(hit.sum())
+
+
 def _select(df: pd.DataFrame, area: QueryArea, filters: Filters, gaz,
             regions: Regions) -> tuple[np.ndarray, np.ndarray]:
     """(rows that match, rows that match as area-only events)."""
@@ -498,6 +574,8 @@ def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *
                + (["actors"] if filters.factions else []) if count_only
                else list(dict.fromkeys(["fid"] + QUERY_COLUMNS[:-1])))
     with open_store(db, create=False) as store:
+        if count_only and not filters.sql()[0] and area.kind != "city":
+            return _count(store, bounds, area, gaz, regions)
         df = _fetch(store, bounds, filters, columns, area)
     hit, area_only = _select(df, area, filters, gaz, regions)
     if count_only:

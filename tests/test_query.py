@@ -367,3 +367,53 @@ def test_cli_rejoin_dry_run(synth):
 def test_cli_regions_lists_codes():
     r = CliRunner().invoke(main, ["regions"])
     assert r.exit_code == 0 and "LY-JU" in r.stdout and "(22 regions" in r.stdout
+
+
+# -- counts equal the rows they count -------------------------------------------------------------
+@pytest.fixture(scope="module", params=BACKENDS)
+def dense(request, tmp_path_factory, gaz):
+    """3,000 random events around Tripoli and Jufra, some exactly on float32 numbers (the
+    R-tree's) and on district borders, 2 % area-only: the count-only path (interior cells of
+    the spatial index) must agree with the rows the full query returns."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    lon = np.concatenate([rng.uniform(12.5, 14.5, n // 2), rng.uniform(14.5, 18.5, n // 2)])
+    lat = np.concatenate([rng.uniform(32.0, 33.2, n // 2), rng.uniform(27.0, 30.5, n // 2)])
+    snap = rng.random(n) < 0.2
+    lon[snap] = lon[snap].astype(np.float32)
+    lat[snap] = lat[snap].astype(np.float32)
+    bx, by = shared_border_vertex()
+    lon[:5], lat[:5] = bx, by
+    # points exactly on the cell edges the bbox query below counts by
+    from geo.query import GRID, _f32_edges
+
+    ex, ey = _f32_edges(13.0, 13.5, GRID), _f32_edges(32.5, 32.9, GRID)
+    lon[5:105] = rng.choice(ex[1:-1], 100)
+    lat[5:105] = rng.choice(ey[1:-1], 100)
+    area = rng.random(n) < 0.02
+    area[:105] = False
+    places = ["iso:LY-TB", "iso:LY-JU", "iso:LY-JI", "marsad:fezzan"]
+    events = []
+    for i in range(n):
+        if area[i]:
+            pid = places[i % len(places)]
+            p = gaz.get(pid)
+            events.append(_event(f"d{i}", p.lon, p.lat, place_id=pid, precision=3))
+        else:
+            events.append(_event(f"d{i}", float(lon[i]), float(lat[i])))
+    db = new_store(request.param, tmp_path_factory, request, "dense")
+    with open_store(db) as store:
+        store.write_article("dense", Article("dense.txt", "x"), {"events": events}, "test")
+    return db
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"region": "LY-TB"}, {"region": "LY-JI"}, {"region": "Jufra"}, {"region": "Fezzan"},
+    {"region": "Tripolitania"}, {"bbox": "13.0,32.5,13.5,32.9"}, {"near": "Hun", "km": 120},
+    {"near": "32.8,13.2", "km": 25}, {"within": shapely.box(13.1, 32.6, 13.3, 32.95)}])
+def test_count_only_equals_the_rows(dense, gaz, kwargs):
+    rows = query_events(dense, gazetteer=gaz, **kwargs)
+    assert query_events(dense, gazetteer=gaz, count_only=True, **kwargs) == len(rows)
+    assert len(rows) > 0
