@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo.events import FAMILY  # noqa: E402
-from geo.store import EventStore  # noqa: E402
+from geo.store import EventStore, open_store  # noqa: E402
 
 TYPES = list(FAMILY)
 ACTORS = ["LNA", "GNA", "Misrata", "Zintan", "ISIS", "Radaa", "civilians"]
@@ -49,13 +49,12 @@ def _sample_in(geom, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
 
-def build_store(path: Path, n: int, seed: int = 7) -> float:
-    """A store of n synthetic events: 10 % in Tripoli district, 1 % in Jufra, the rest spread
+def synthetic_events(n: int, seed: int = 7) -> dict:
+    """Columns of n synthetic events: 10 % in Tripoli district, 1 % in Jufra, the rest spread
     over the other districts; 0.5 % are area-only (geo_precision 3) at a district's point."""
     from gazetteer.load import load_gazetteer
     from geo.query import load_regions
 
-    t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     regions = load_regions()
     gaz = load_gazetteer()
@@ -82,6 +81,17 @@ def build_store(path: Path, n: int, seed: int = 7) -> float:
     dates = (np.datetime64("2011-02-15") + days).astype(str)
     conf = np.round(rng.uniform(0.3, 1.0, n), 3)
     acts = [json.dumps(list(rng.choice(ACTORS, size=2, replace=False))) for _ in range(n)]
+    return {"lon": lon, "lat": lat, "district": district, "precision": precision,
+            "place_id": place_id, "types": types, "dates": dates, "conf": conf, "acts": acts}
+
+
+def build_store(path: Path, ev: dict) -> float:
+    """A GeoPackage store of the synthetic events `ev`; seconds taken."""
+    t0 = time.perf_counter()
+    n = len(ev["lon"])
+    lon, lat, district, precision = ev["lon"], ev["lat"], ev["district"], ev["precision"]
+    place_id, types, dates, conf, acts = (ev["place_id"], ev["types"], ev["dates"], ev["conf"],
+                                          ev["acts"])
     header = b"GP\x00\x01" + (4326).to_bytes(4, "little")
     wkb = shapely.to_wkb(shapely.points(lon, lat), byte_order=1)
     if path.exists():
@@ -107,6 +117,32 @@ def build_store(path: Path, n: int, seed: int = 7) -> float:
             c.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
                       "WHERE table_name = 'events'",
                       (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
+    return time.perf_counter() - t0
+
+
+def build_pg_store(url: str, ev: dict) -> float:
+    """The same events in a PostGIS store (schema by geo.pgstore; COPY, then the indexes)."""
+    import psycopg
+
+    from geo.pgstore import ewkb_point
+
+    t0 = time.perf_counter()
+    open_store(url).close()  # the schema
+    n = len(ev["lon"])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP INDEX IF EXISTS events_geom_gist")
+        cols = ("geom, id, incident_id, article_id, type, family, date, place_id, district, lat, "
+                "lon, geo_precision, in_libya, actors, confidence, sentence")
+        with conn.cursor() as cur, cur.copy(f"COPY events ({cols}) FROM STDIN") as copy:
+            for i in range(n):
+                lo, la = float(ev["lon"][i]), float(ev["lat"][i])
+                t = ev["types"][i]
+                copy.write_row((ewkb_point(lo, la), f"e{i:07d}", f"e{i:07d}", "bench", t,
+                                FAMILY[t], ev["dates"][i], ev["place_id"][i], ev["district"][i],
+                                la, lo, int(ev["precision"][i]), True, ev["acts"][i],
+                                float(ev["conf"][i]), "synthetic event"))
+        conn.execute("CREATE INDEX events_geom_gist ON events USING gist (geom)")
+        conn.execute("VACUUM ANALYZE events")
     return time.perf_counter() - t0
 
 
@@ -144,38 +180,76 @@ def time_query(db, kwargs, gaz, count_only: bool, repeat: int) -> tuple[float, f
     return cold * 1000, warm * 1000, n
 
 
+def _pg_url(arg: str | None):
+    """(URL of a server, server to stop or None): --pg URL, or a throwaway server with normal
+    durability settings (tests/pgserver.py)."""
+    if arg:
+        return arg, None
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgserver import PostgresServer
+
+    server = PostgresServer(fast=False).start()
+    return server, server
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--repeat", type=int, default=5, help="warm runs (median)")
+    ap.add_argument("--backends", default="gpkg,postgis",
+                    help="gpkg, postgis or both (comma-separated)")
+    ap.add_argument("--pg", metavar="URL", help="a PostgreSQL server whose role may create "
+                    "databases (default: a throwaway local server, tests/pgserver.py)")
     ap.add_argument("--dir", default=str(ROOT / "out" / "bench"))
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
     from gazetteer.load import load_gazetteer
     from geo.query import load_regions
 
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     t = time.perf_counter()
     gaz = load_gazetteer()
     load_regions()
     print(f"gazetteer + regions loaded once: {(time.perf_counter() - t) * 1000:.0f} ms")
     out = Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
+    server = owned = None
+    if "postgis" in backends:
+        server, owned = _pg_url(args.pg)
     results = []
-    for n in map(int, args.sizes.split(",")):
-        db = out / f"query_{n}.gpkg"
-        built = build_store(db, n)
-        print(f"\n== {n:,} events: built in {built:.1f} s ({db.stat().st_size / 1e6:.0f} MB)")
-        print(f"{'query':<32}{'class':>8}{'rows':>9}{'%':>7}"
-              f"{'count cold':>12}{'count warm':>12}{'rows cold':>11}{'rows warm':>11}  (ms)")
-        for label, cls, kw in queries(gaz):
-            cc, cw, k = time_query(db, kw, gaz, True, args.repeat)
-            rc, rw, k2 = time_query(db, kw, gaz, False, args.repeat)
-            assert k == k2, (label, k, k2)
-            print(f"{label:<32}{cls:>8}{k:>9,}{100 * k / n:>7.2f}"
-                  f"{cc:>12.1f}{cw:>12.1f}{rc:>11.1f}{rw:>11.1f}")
-            results.append({"events": n, "query": label, "class": cls, "rows": k,
-                            "count_cold_ms": cc, "count_warm_ms": cw, "rows_cold_ms": rc,
-                            "rows_warm_ms": rw})
+    try:
+        for n in map(int, args.sizes.split(",")):
+            ev = synthetic_events(n)
+            for backend in backends:
+                if backend == "gpkg":
+                    db = out / f"query_{n}.gpkg"
+                    built = build_store(db, ev)
+                    size = f"{db.stat().st_size / 1e6:.0f} MB"
+                else:
+                    name = f"query_{n}"
+                    if isinstance(server, str):
+                        db = server  # a database the user gave: used as it is
+                    else:
+                        server.drop_database(name)
+                        db = server.create_database(name)
+                    built = build_pg_store(db, ev)
+                    size = "PostGIS"
+                print(f"\n== {backend}, {n:,} events: built in {built:.1f} s ({size})")
+                print(f"{'query':<32}{'class':>8}{'rows':>9}{'%':>7}"
+                      f"{'count cold':>12}{'count warm':>12}{'rows cold':>11}{'rows warm':>11}"
+                      "  (ms)")
+                for label, cls, kw in queries(gaz):
+                    cc, cw, k = time_query(db, kw, gaz, True, args.repeat)
+                    rc, rw, k2 = time_query(db, kw, gaz, False, args.repeat)
+                    assert k == k2, (label, k, k2)
+                    print(f"{label:<32}{cls:>8}{k:>9,}{100 * k / n:>7.2f}"
+                          f"{cc:>12.1f}{cw:>12.1f}{rc:>11.1f}{rw:>11.1f}", flush=True)
+                    results.append({"backend": backend, "events": n, "query": label,
+                                    "class": cls, "rows": k, "count_cold_ms": cc,
+                                    "count_warm_ms": cw, "rows_cold_ms": rc, "rows_warm_ms": rw})
+    finally:
+        if owned is not None:
+            owned.stop()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
