@@ -37,6 +37,22 @@ _MONTH_FIRST = {k.split(" ")[0] for k in MONTHS}
 # Words before a date that make it a name: the 17 February revolution, an anniversary.
 _NAMED_DAYS = frozenset(normalize_name(w) for w in "ثورة ذكرى انتفاضة حركة شباب ميدان".split())
 
+# Days of the month written as ordinals: "في الثامن عشر من مايو", "الحادي والعشرين من يونيو".
+_ORDINALS = {normalize_name(w): n for w, n in (
+    ("الأول", 1), ("الثاني", 2), ("الثالث", 3), ("الرابع", 4), ("الخامس", 5), ("السادس", 6),
+    ("السابع", 7), ("الثامن", 8), ("التاسع", 9), ("العاشر", 10), ("الحادي", 1),
+    ("الحادية", 1))}
+_TENS = {normalize_name(w): n for w, n in (("عشر", 10), ("عشرة", 10))}
+_ROUND = {normalize_name(w): n for w, n in (("العشرين", 20), ("الثلاثين", 30))}
+# Counts of days before a time word: "قبل يومين", "قبل ثلاثة أيام", "بعد يوم من".
+_DAY_COUNTS = {normalize_name(w): n for w, n in (
+    ("يوم", 1), ("يوما", 1), ("يومين", 2), ("يومان", 2))}
+_COUNT_WORDS = {normalize_name(w): n for w, n in (
+    ("ثلاثة", 3), ("اربعة", 4), ("أربعة", 4), ("خمسة", 5), ("ستة", 6), ("سبعة", 7))}
+# A date that holds only for what follows it: "بعد يومين من شن هجوم" dates the attack, not
+# the sentence's main verb ("وتأتي المواجهات بعد يوم من تنديد ...").
+FORWARD = "forward"
+
 
 @dataclass(frozen=True, slots=True)
 class EventDate:
@@ -81,6 +97,18 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
             month = MONTHS.get(f"{w} {nxt}")
         if month and i > 1 and words[i - 2] in _NAMED_DAYS:
             continue  # "ثورة 17 فبراير" names a revolution, not a date
+        day = _ordinal_day(words, i) if month else None
+        if day is not None:
+            first, mday = day
+            if first > 0 and words[first - 1] in _NAMED_DAYS:
+                continue  # "ثورة السابع عشر من فبراير" names a revolution, not a date
+            year = _year_after(words, i, published, month)
+            try:
+                out.append((i, EventDate(date(year, month, mday), "day",
+                                             " ".join(words[first:i + 1]))))
+            except ValueError:
+                pass
+            continue
         if month and i > 0 and words[i - 1].isdigit() and 1 <= int(words[i - 1]) <= 31:
             # "4 أبريل" / "منذ 4 نيسان" / "4 أبريل 2019"
             year = _year_after(words, i, published, month)
@@ -120,15 +148,53 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
             out.append((i, EventDate(published - timedelta(days=7), "week", "الأسبوع الماضي")))
         elif w == "الشهر" and nxt == "الماضي":
             out.append((i, EventDate(published - timedelta(days=30), "month", "الشهر الماضي")))
+        elif w in _DAY_COUNTS and i > 0 and words[i - 1] in ("قبل", "بعد", "منذ"):
+            # "قبل يومين" = two days ago; "بعد يومين من شن هجوم": the attack two days before
+            # the time of the report (README: counted back from the publication date)
+            back = _DAY_COUNTS[w]
+            basis = f"{words[i - 1]} {w}"
+            if words[i - 1] == "بعد":
+                if nxt != "من":
+                    continue  # "بعد يومين" alone points forward from some other event
+                basis = f"{FORWARD}: {basis} من"
+            out.append((i, EventDate(published - timedelta(days=back), "day", basis)))
+        elif w in ("ايام", "اسابيع") and i > 0 and words[i - 1] == "بعد" and nxt == "من":
+            # "بعد أيام من إعلان السيطرة": the takeover a few days before (README: pub - 3)
+            back = 3 if w == "ايام" else 14
+            out.append((i, EventDate(published - timedelta(days=back), "week",
+                                     f"{FORWARD}: بعد {w} من")))
+        elif w == "ايام" and i > 1 and words[i - 2] == "قبل" and words[i - 1] in _COUNT_WORDS:
+            out.append((i, EventDate(published - timedelta(days=_COUNT_WORDS[words[i - 1]]),
+                                     "day", f"قبل {words[i - 1]} أيام")))
         elif (w == "ايام" and i > 0 and words[i - 1] == "قبل") or (
                 w == "الايام" and nxt == "الماضيه"):
             out.append((i, EventDate(published - timedelta(days=3), "week", "قبل أيام")))
     return out
 
 
+def _ordinal_day(words: list[str], i: int) -> tuple[int, int] | None:
+    """(index of the first word, day) of an ordinal day before "من" and the month at `i`:
+    "الثامن عشر من مايو" -> 18, "الحادي والعشرين من" -> 21, "العشرين من" -> 20."""
+    if i < 2 or words[i - 1] != "من":
+        return None
+    j = i - 2
+    w = words[j]
+    if w in _ROUND:  # "العشرين", "الحادي والعشرين" (the و is gone: see _bare)
+        if j > 0 and words[j - 1] in _ORDINALS:
+            return j - 1, _ORDINALS[words[j - 1]] + _ROUND[w]
+        return j, _ROUND[w]
+    if w in _TENS and j > 0 and words[j - 1] in _ORDINALS:
+        return j - 1, _ORDINALS[words[j - 1]] + _TENS[w]
+    if w in _ORDINALS and w not in ("الحادي", "الحاديه"):
+        return j, _ORDINALS[w]
+    return None
+
+
 def _bare(word: str) -> str:
     """A time word without the conjunction or preposition on it: وقبل -> قبل, وأمس -> امس,
     بالأمس -> امس."""
+    if word in MONTHS or word in _MONTH_FIRST:
+        return word  # فبراير is not ف + براير
     if word[:1] in ("و", "ف") and len(word) > 3:
         word = word[1:]
     if word.startswith("بال") and len(word) > 4:
@@ -159,4 +225,8 @@ def resolve_date(words: list[str], published: date | None, near: int | None = No
         return EventDate(published, "week", "publication date")
     if near is None:
         return found[0][1]
-    return min(found, key=lambda f: (abs(f[0] - near), f[0] > near))[1]
+    # "بعد يومين من X" dates only the X that follows it
+    usable = [f for f in found if not f[1].basis.startswith(FORWARD) or 0 < near - f[0] <= 4]
+    if not usable:
+        return EventDate(published, "week", "publication date")
+    return min(usable, key=lambda f: (abs(f[0] - near), f[0] > near))[1]

@@ -20,6 +20,7 @@ from datetime import date
 
 from gazetteer.model import AREA_KINDS
 from geo.dates import EventDate, date_mentions, resolve_date
+from geo.factions import ActorMention
 from geo.resolve import Mention
 from geo.text import normalize_name, proclitic_splits, split_sentences, tokenize
 
@@ -67,6 +68,27 @@ PLAN = frozenset(normalize_name(w) for w in
 DIPLOMACY = frozenset(normalize_name(w) for w in
                       "اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
                       "ندد تنديد أدان دان يدين بحث".split())
+# A party named right after these words speaks about the events (denies, condemns, calls for
+# calm); it is not one of their parties: "بينما نفى ... حفتر أن يكون ...", "تنديد المؤتمر".
+SPEAKER_WORDS = DENIAL | DIPLOMACY | frozenset(
+    normalize_name(w) for w in ["استنكر", "استنكرت", "رحب", "رحبت", "انتقد", "انتقدت"])
+# A trigger after a demonstrative recalls an incident already reported ("هذه المواجهات",
+# "ذلك الهجوم"): DESIGN's "a repeated incident is annotated once".
+DEMONSTRATIVES = frozenset(normalize_name(w) for w in
+                           ["هذه", "هذا", "تلك", "ذلك", "هذين", "هاتين"])
+# "التنظيم" without a name is the jihadist organisation the article is about (ISIS in Sirte).
+ORGANISATION = frozenset(normalize_name(w) for w in ("التنظيم",))
+# A date stated once holds for the sentences that continue the same report, but not for
+# background ("وكانت ... قد سيطرت") or an earlier moment ("في وقت سابق").
+BACKGROUND = frozenset(normalize_name(w) for w in ["قد", "سابق", "سابقا"])
+# "من جانب آخر", "في سياق آخر", "على صعيد آخر", "من ناحية أخرى": another subject.
+SHIFT_WORDS = frozenset(normalize_name(w) for w in ["جانب", "سياق", "صعيد", "ناحية", "جهة"])
+# Actors that are not armed parties: they belong to the clause that names them.
+UNARMED = ("civilians", "protesters")
+# Words for a side of a fight that the text describes without naming it.
+SIDE_WORDS = frozenset(normalize_name(w) for w in [
+    "مجموعتين", "مجموعات", "مسلحين", "مسلحي", "مسلحتين", "طرفين", "الطرفين", "مكوني", "قبيلتي",
+    "قبيلة", "عناصر", "مقاتلين", "مقاتلي", "كتيبتين", "ميليشيات", "مليشيات"])
 # Standing control: "يسيطر حفتر على ..." (present tense), "تخضع لسيطرة".
 STANDING = frozenset(normalize_name(w) for w in "يسيطر تسيطر يُسيطر تخضع يخضع الخاضعة".split())
 
@@ -263,6 +285,9 @@ def is_heading(sentence: str) -> bool:
     return "\n" not in line and len(line.split()) < 10 and not line.endswith((".", "!", "؟", "?"))
 
 _CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
+# The breaks between two reports of one sentence (a comma also separates a report from its
+# circumstances: "سيطر الثوار على إجدابيا، بعد أن انسحبت منها الكتائب").
+_STRONG_BREAK = re.compile(r"[;؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
 
 
 class EventExtractor:
@@ -283,6 +308,7 @@ class EventExtractor:
         # against the other party the article keeps naming
         all_toks = tokenize(text) if tokens is None else tokens
         all_actors = self._actor_mentions(text, year, all_toks)  # once, sorted by position
+        all_actors = self._organisation_mentions(text, all_actors, all_toks)
         actor_starts = [a.start for a in all_actors]
         parties = Counter(a.faction_id for a in all_actors
                           if self.factions.get(a.faction_id).kind in ARMED_KINDS)
@@ -290,21 +316,43 @@ class EventExtractor:
         tok_starts = [t[1] for t in all_toks]
         reported: set[tuple[str, str, str | None]] = set()
         last_actors: list[str] = []
+        # the date of the report the next sentence may continue, and where that report ended
+        carry: EventDate | None = None
+        carry_end = 0
+        continued: Event | None = None  # the first event of the last sentence that had one
         for s_start, s_end in split_sentences(text):
             sentence = text[s_start:s_end]
+            if "\n" in text[carry_end:s_start]:
+                carry = None  # a new paragraph starts a new report
             places = mentions[bisect_left(starts, s_start):bisect_left(starts, s_end)]
-            if not places or is_heading(sentence) or _is_title_line(text, s_start, s_end):
-                continue
             toks = [(f, a - s_start, b - s_start) for f, a, b in
                     all_toks[bisect_left(tok_starts, s_start):bisect_left(tok_starts, s_end)]]
             words = [t[0] for t in toks]
-            stems = [_word_forms(w) for w in words]
             time_words = date_mentions(words, published) if published else []
+            if time_words:
+                carry = None  # a sentence with its own time sets its own frame
+            if is_heading(sentence) or _is_title_line(text, s_start, s_end):
+                continue
+            stems = [_word_forms(w) for w in words]
+            # clause of each position: count the clause breaks before it (once per sentence)
+            breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
             actor_mentions = all_actors[bisect_left(actor_starts, s_start):
                                         bisect_left(actor_starts, s_end)]
-            actors = _distinct(a.faction_id for a in actor_mentions) or last_actors
-            if actors:
-                last_actors = actors  # a sentence without a named party continues the last one
+            speakers = self._speakers(actor_mentions, toks, stems, s_start, breaks)
+            acting = [a for a in actor_mentions if id(a) not in speakers]
+            actors = _distinct(a.faction_id for a in acting) if actor_mentions else last_actors
+            armed = [f for f in actors if f not in UNARMED]
+            if armed and not self._aside(stems, words):
+                # a sentence without a named party continues the last one, placed or not
+                # ("وكان حفتر قال ... معركة ... . مؤكدا تصميمه على مواصلة حملته ... في
+                # بنغازي"); a visit or a plan told in passing does not take over
+                last_actors = armed  # victims and protesters are not carried on
+            if not places:
+                continue
+            # the report continues: no time of its own, no marker of background
+            background = any(st & BACKGROUND for st in stems)
+            inherited = carry if not time_words and not background else None
+            strong = [b.start() + s_start for b in _STRONG_BREAK.finditer(sentence)]
             standing = [i for i, st in enumerate(stems) if st & STANDING]
             if standing and actors:
                 for m in places:
@@ -312,12 +360,15 @@ class EventExtractor:
                         out.control.append(ControlRecord(m, actors[0], published, sentence,
                                                          s_start, s_end))
                 continue
-            # clause of each position: count the clause breaks before it (once per sentence)
-            breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
             actors_by_clause: dict[int, list[str]] = {}
-            for a in actor_mentions:
+            for a in acting:
                 actors_by_clause.setdefault(bisect_right(breaks, a.start),
                                             []).append(a.faction_id)
+            protest_clauses = {bisect_right(breaks, s_start + toks[i][1])
+                               for i, st in enumerate(stems)
+                               if any(TRIGGERS.get(x) == "protest" for x in st)}
+            protest_clauses |= {bisect_right(breaks, a.start) for a in acting
+                                if a.faction_id == "protesters"}
             usable = [m for m in places if m.place.kind != "country"
                       and not self._in_organisation_name(text, m)]
             by_clause: dict[int, list[Mention]] = {}
@@ -328,11 +379,25 @@ class EventExtractor:
                 type_ = next((TRIGGERS[s] for s in st if s in TRIGGERS), None)
                 if type_ is None or self._not_concrete(stems, i):
                     continue
+                if i > 0 and stems[i - 1] & DEMONSTRATIVES:
+                    continue  # "هذه المواجهات": the article recalls what it reported
+                trig_clause = bisect_right(breaks, s_start + toks[i][1])
+                if type_ in ("storming", "attack") and trig_clause in protest_clauses:
+                    type_ = "protest"  # "اقتحم محتجون ...": a violent protest (DESIGN)
                 if type_ == "shelling" and any(words[j] in AIR_WORDS
                                                for j in range(i + 1, min(i + 4, len(words)))):
                     type_ = "airstrike"
                 trig_pos = s_start + toks[i][1]
-                when = resolve_date(words, published, near=i, found=time_words)
+                # "وامتدت المواجهات إلى ...": a sentence naming nobody continues the fight
+                # reported before it (across a paragraph break too), same sides, same day
+                same_fight = not actor_mentions and continued is not None \
+                    and FAMILY[continued.type] == FAMILY[type_] == "fight"
+                if same_fight and inherited is None and not time_words and not background \
+                        and continued.date.basis != "publication date":
+                    when = continued.date
+                else:
+                    when = inherited or resolve_date(words, published, near=i,
+                                                     found=time_words)
                 candidates = usable
                 if words[i].lstrip("وفبل").startswith("ال") and not by_clause.get(
                         bisect_right(breaks, trig_pos)):
@@ -357,26 +422,58 @@ class EventExtractor:
                         continue  # "اقتحمت ... وسيطرت على": one incident at one place
                     # ground changes hands by the party of its own clause ("أعلنت قوات الجيش
                     # سيطرتها"); fighting and strikes involve every party the sentence names
-                    local = actors_by_clause.get(bisect_right(breaks, trig_pos))
-                    who = _distinct(local) if FAMILY[type_] == "control" and local else actors
+                    local = actors_by_clause.get(trig_clause)
+                    if type_ == "territory_taken" and local:
+                        # the taker first, then the side that lost the ground in the same
+                        # part of the sentence ("، بعد أن انسحبت منها كتائب القذافي"; not the
+                        # speaker of another part: "..., فيما أعلنت قوات الجيش سيطرتها")
+                        seg = bisect_right(strong, trig_pos)
+                        who = _distinct([*local, *(a.faction_id for a in acting
+                                                   if bisect_right(strong, a.start) == seg)])
+                    elif FAMILY[type_] == "control" and local:
+                        who = _distinct(local)
+                    elif type_ == "mobilization":
+                        # a build-up is one side's: the party of its own clause, nobody else
+                        who = _distinct(local) if local else actors[:1]
+                    elif same_fight:
+                        who = list(continued.actors)
+                    else:
+                        # victims and protesters belong to the part of the sentence that
+                        # names them ("اشتباكات ...، فيما سقطت قذائف على مدنيين")
+                        seg = bisect_right(strong, trig_pos)
+                        who = [f for f in actors if f not in UNARMED] + [
+                            f for f in _distinct(a.faction_id for a in acting
+                                                 if bisect_right(strong, a.start) == seg)
+                            if f in UNARMED]
                     # one named side: the other is the party the article keeps naming; a clash
                     # is fought against it, a withdrawal leaves the ground to it
                     other = next((f for f, _ in parties.most_common() if f not in who), None) \
                         if len(who) == 1 else None
-                    if type_ == "armed_clash" and other:
+                    if type_ == "armed_clash" and other and not same_fight and not self._sides_stated(
+                            stems, toks, i, acting, s_start):
                         who = [*who, other]
                     if type_ == "protest":
                         # ACLED: protesters are the actor; a faction named is what they
                         # support or oppose, not a party to the event
                         who = ["protesters"]
-                    elif FAMILY[type_] == "civilians" and "civilians" not in who:
-                        who = [*who, "civilians"]  # violence against civilians has victims
+                    elif type_ == "killing" and "civilians" not in who:
+                        who = [*who, "civilians"]  # a deliberate killing has victims
+                    # an abduction's victims are civilians only when the text says so (MPs,
+                    # fighters and officials are not): DESIGN, "Actors"
                     event = self._event(art_hash, type_, target, who, other, when, words,
                                         sentence,
                                         s_start, s_end, toks[i][0])
                     if prior is None or FAMILY[prior.type] == FAMILY[type_]:
                         found.setdefault(target.place.id, event)
                     out.events.append(event)
+            mine = [e for e in out.events if e.start == s_start]
+            if time_words or inherited:
+                # the next sentence may continue this report: "وامتدت المواجهات إلى ..."
+                dated = [e for e in mine if e.date.basis != "publication date"]
+                carry = dated[-1].date if dated else None
+                carry_end = s_end
+            if mine or acting:
+                continued = mine[0] if mine else None  # other parties: another report
         _who_withdrew(out.events, parties)
         return out
 
@@ -415,6 +512,72 @@ class EventExtractor:
         return [a for a in self.factions.find_actors(text, year, tokens)
                 if a.confidence >= MIN_ACTOR_CONFIDENCE
                 and self.factions.get(a.faction_id).kind not in NON_ACTING_KINDS]
+
+    def _organisation_mentions(self, text: str, actors: list, tokens) -> list:
+        """"التنظيم" alone is the jihadist organisation the article has named before it (or
+        names most): "غارات على مواقع التنظيم بسرت" after "تنظيم الدولة" is ISIS."""
+        if self.factions is None:
+            return actors
+        jihadist = [a for a in actors if self.factions.get(a.faction_id).kind == "jihadist"]
+        if not jihadist:
+            return actors
+        most = Counter(a.faction_id for a in jihadist).most_common(1)[0][0]
+        taken = [(a.start, a.end) for a in actors]
+        extra = []
+        for form, start, end in tokens:
+            if not {st for _, st in proclitic_splits(form)} & ORGANISATION:
+                continue
+            if any(a <= start < b for a, b in taken):
+                continue  # part of a name ("تنظيم الدولة")
+            before = [a for a in jihadist if a.end <= start]
+            fid = before[-1].faction_id if before else most
+            extra.append(ActorMention(fid, text[start:end], start, end, 0.7, "التنظيم"))
+        return sorted([*actors, *extra], key=lambda a: a.start) if extra else actors
+
+    @staticmethod
+    def _aside(stems: list[frozenset[str]], words: list[str]) -> bool:
+        """A sentence that speaks of no fighting (no trigger, no aircraft) and tells of a
+        meeting, a call, a plan or another subject ("من جانب آخر، أعلن ... الناتو ... بهدف
+        بناء جيش"): its parties are not the ones the next sentence continues with."""
+        if any(x in TRIGGERS for st in stems for x in st) or any(st & AIR_WORDS for st in stems):
+            return False
+        if any(st & (SPEAKER_WORDS | PLAN) for st in stems):
+            return True
+        return any(w in ("اخر", "اخري") and k > 0 and words[k - 1] in SHIFT_WORDS
+                   for k, w in enumerate(words))
+
+    @staticmethod
+    def _speakers(actor_mentions, toks, stems, s_start: int, breaks: list[int]) -> set[int]:
+        """ids of the mentions that are the subject or object of a denial, condemnation or
+        call (SPEAKER_WORDS) a few words before them in the same clause: "بينما نفى اللواء
+        المتقاعد خليفة حفتر أن ...", "بعد يوم من تنديد المؤتمر بالحملة"."""
+        out: set[int] = set()
+        starts = [t[1] + s_start for t in toks]
+        for a in actor_mentions:
+            k = bisect_left(starts, a.start)
+            for j in range(k - 1, max(-1, k - 7), -1):
+                if bisect_right(breaks, starts[j]) != bisect_right(breaks, a.start):
+                    break  # another clause
+                if any(x in TRIGGERS for x in stems[j]):
+                    break  # "نفى ... مشاركة ... في اشتباكات قوات X": X is a party
+                if stems[j] & SPEAKER_WORDS:
+                    out.add(id(a))
+                    break
+        return out
+
+    @staticmethod
+    def _sides_stated(stems, toks, i: int, acting, s_start: int) -> bool:
+        """The sentence says between whom the fighting (or the tension that led to it) is ("اشتباكات بين قوات X ومسلحين من
+        Y", "بين مجموعتين مسلحتين تابعتين لحكومة الوحدة"): the article's other party is not
+        added as the unnamed side."""
+        for j in range(len(stems) - 1):
+            if "بين" in stems[j]:
+                follow = stems[j + 1:j + 4]
+                if any(st & SIDE_WORDS for st in follow):
+                    return True
+                end = toks[min(j + 3, len(toks) - 1)][2] + s_start
+                return any(toks[j][2] + s_start <= a.start < end for a in acting)
+        return False
 
     @staticmethod
     def _not_concrete(stems: list[set[str]], i: int) -> bool:

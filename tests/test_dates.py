@@ -26,6 +26,16 @@ FRI = date(2019, 4, 5)  # seed 001 was published on Friday 5 April 2019
     ("اندلعت في 28 ديسمبر اشتباكات", date(2018, 12, 28), "day"),  # last December
     ("قصفت الطائرات مواقع الأسبوع الماضي", date(2019, 3, 29), "week"),
     ("قصفت الطائرات مواقع المسلحين", date(2019, 4, 5), "week"),  # only the article's date
+    # days of the month written out as ordinals, and counts of days before or after
+    # "في الثامن عشر من مايو": an ordinal day of a month is a day, like "18 مايو"
+    ("قبل أن تدخلها القوات في الثامن عشر من مارس", date(2019, 3, 18), "day"),
+    ("سقطت البلدة في الحادي والعشرين من فبراير", date(2019, 2, 21), "day"),
+    ("وانسحبت الكتائب في العشرين من يناير", date(2019, 1, 20), "day"),
+    # "قبل يومين" / "قبل ثلاثة أيام" count back from the publication date
+    ("قصفت الطائرات مواقع في الجفرة قبل يومين", date(2019, 4, 3), "day"),
+    ("اندلعت الاشتباكات قبل ثلاثة أيام", date(2019, 4, 2), "day"),
+    # "بعد أيام من X": X a few days before the report (EVENTS-README: publication - 3 days)
+    ("جاء ذلك بعد أيام من إعلان السيطرة على المدينة", date(2019, 4, 2), "week"),
 ])
 def test_relative_and_explicit_dates(sentence, expected, precision):
     d = when(sentence, FRI)
@@ -64,3 +74,23 @@ def test_time_words_with_a_conjunction_and_day_pairs():
     assert when("وأمس شهدت المدينة اشتباكات", FRI).date == date(2019, 4, 4)
     # "يومي الجمعة والسبت الماضيين": dated by the first day of the pair
     assert when("شهدت طرابلس يومي الجمعة والسبت الماضيين اشتباكات", FRI).date == date(2019, 3, 29)
+
+
+def test_an_ordinal_date_that_names_a_revolution_is_no_date():
+    # "ثورة السابع عشر من فبراير" is the 17 February revolution, as "ثورة 17 فبراير" is
+    assert when("خلال ثورة السابع عشر من فبراير اندلعت معارك", FRI).basis == "publication date"
+
+
+def test_after_n_days_of_dates_only_what_follows_it():
+    # "وتأتي المواجهات بعد يوم من تنديد المؤتمر": the condemnation was the day before, the
+    # clashes are not; "بعد يومين من شن هجوم": the attack was two days before the report
+    words = [t[0] for t in tokenize("وتأتي المواجهات بعد يوم من تنديد المؤتمر")]
+    assert resolve_date(words, FRI, near=1).basis == "publication date"
+    words = [t[0] for t in tokenize("مؤكدا مواصلة حملته وذلك بعد يومين من شن هجوم على المسلحين")]
+    got = resolve_date(words, FRI, near=words.index("هجوم"))
+    assert got.date == date(2019, 4, 3) and got.precision == "day"
+
+
+def test_february_keeps_its_first_letter():
+    # فبراير starts with ف, which is also the conjunction "ف": it must not be cut to براير
+    assert when("وكان التنظيم قد سيطر على البلدة في فبراير الماضي", FRI).date == date(2019, 2, 15)

@@ -91,3 +91,122 @@ def test_parse_fills_events(extract):
     for e in doc["events"]:
         assert text[e["start"]:e["end"]].strip() == e["sentence"]
         assert e["date"] is None or e["date"].startswith("2014-05")
+
+
+# -- actors and dates across clauses and sentences (sentences written for these tests) --------
+@pytest.fixture(scope="module")
+def extract_f(resolver):
+    from geo.factions import load_factions
+
+    ex = EventExtractor(load_factions())
+
+    def run(text, published=date(2019, 4, 5)):
+        return ex.extract(text, resolver.resolve(text), published)
+    return run
+
+
+def _by_type(out, type_):
+    return [e for e in out.events if e.type == type_]
+
+
+def test_a_demonstrative_recalls_an_incident_already_reported(extract_f):
+    # "هذه المواجهات" points back at the clash of the sentence before: no second event
+    text = ("اندلعت اشتباكات عنيفة أمس في مدينة غريان. "
+            "وتأتي هذه المواجهات في غريان بعد أسبوع من التوتر.")
+    assert len(_by_type(extract_f(text), "armed_clash")) == 1
+
+
+def test_who_denies_is_not_a_party(extract_f):
+    # the denier of the second clause speaks about the storming; he did not take part
+    text = ("اقتحم مسلحون مقر حكومة الوفاق في طرابلس، بينما نفى المشير خليفة حفتر "
+            "أن تكون قواته وراء ما جرى.")
+    e = _by_type(extract_f(text), "storming")[0]
+    assert "LNA" not in e.actors and "GNA" in e.actors
+
+
+def test_a_sentence_without_a_party_continues_the_last_one_that_spoke_of_fighting(extract_f):
+    # the pronoun subject ("قواته") is the LNA of the sentence before, which has no place; the
+    # meeting in between speaks of no fighting and does not take over
+    text = ("وأعلن المتحدث باسم قوات حفتر بدء معركة جديدة. "
+            "والتقى السراج بالسفير الإيطالي. "
+            "وقال إن قواته شنت هجوما على مواقع في غريان.")
+    assert _by_type(extract_f(text), "attack")[0].actors == ["LNA"]
+
+
+def test_a_build_up_is_one_sides(extract_f):
+    # the forces that left are not the ones that arrived
+    text = "وصلت قوات حكومة الوفاق إلى مشارف سرت، بعد انسحاب قوات حفتر من ترهونة."
+    assert _by_type(extract_f(text, date(2020, 6, 6)), "mobilization")[0].actors == ["GNA"]
+
+
+def test_an_abduction_has_civilian_victims_only_when_the_text_says_so(extract_f):
+    # kidnapped MPs are not civilians in ACLED's sense; kidnapped "مدنيين" are
+    e = _by_type(extract_f("اختطفت قوة الردع عددا من النواب في طرابلس."), "abduction")[0]
+    assert e.actors == ["Radaa"]
+    e = _by_type(extract_f("اختطفت قوة الردع عددا من المدنيين في طرابلس."), "abduction")[0]
+    assert "civilians" in e.actors
+
+
+def test_protesters_storming_a_building_is_a_protest(extract_f):
+    # DESIGN: "محتجون اقتحموا" is a violent protest, not an armed storming
+    out = extract_f("اقتحم محتجون غاضبون مقر المجلس البلدي في مدينة مصراتة.")
+    assert [e.type for e in out.events] == ["protest"]
+
+
+def test_the_organisation_is_the_jihadist_group_named_before(extract_f):
+    # "التنظيم" alone refers back to تنظيم الدولة
+    text = ("وكان تنظيم الدولة قد سيطر على بلدة النوفلية. "
+            "وشنت طائرات حربية غارات على مواقع التنظيم في سرت.")
+    e = _by_type(extract_f(text, date(2016, 6, 1)), "airstrike")[0]
+    assert "ISIS" in e.actors
+
+
+def test_a_takeover_names_the_side_that_lost_the_ground(extract_f):
+    # the loser in the same report, after the comma ...
+    text = "استعادت قوات الوفاق السيطرة على مدينة غريان، بعد أن انسحبت منها قوات حفتر."
+    e = _by_type(extract_f(text, date(2019, 6, 27)), "territory_taken")[0]
+    assert e.actors == ["GNA", "LNA"]
+    # ... but not the speaker of another report of the same sentence ("فيما")
+    text = ("وقالت حكومة الوفاق إنها صدت هجوما في العزيزية، "
+            "فيما أعلنت قوات حفتر سيطرتها على مدينة غريان.")
+    e = _by_type(extract_f(text), "territory_taken")[0]
+    assert e.actors == ["LNA"]
+
+
+def test_a_clash_between_a_named_and_an_unnamed_side_gets_no_invented_opponent(extract_f):
+    # the article's other party (LNA) is not the Zuwayya of Kufra
+    text = ("وكانت قوات حفتر قد دخلت سبها الشهر الماضي. "
+            "واندلعت اشتباكات في الكفرة بين مسلحين من التبو وآخرين من قبيلة الزوية.")
+    assert _by_type(extract_f(text), "armed_clash")[0].actors == ["Tebu"]
+    # a clash with one named side and no stated opponent is fought against the other party
+    text = ("وقالت حكومة الوفاق إن الوضع تحت السيطرة. "
+            "ودارت اشتباكات عنيفة مع قوات حفتر في غريان.")
+    assert set(_by_type(extract_f(text), "armed_clash")[0].actors) == {"LNA", "GNA"}
+
+
+def test_a_continued_fight_keeps_its_sides_and_its_day(extract_f):
+    # "وامتدت المواجهات" in the next paragraph is the Friday-night fighting of the first one,
+    # between the same (GNU-affiliated) groups; GNS named later is not a side
+    text = ("اشتباكات في الزاوية\n\n"
+            "شهدت مدينة الزاوية ليلة الجمعة اشتباكات بين مجموعتين مسلحتين تابعتين لحكومة "
+            "الوحدة الوطنية.\n\nوامتدت المواجهات إلى منطقة الماية.\n\n"
+            "وذكرت حكومة الاستقرار أنها تتابع الوضع.")
+    clashes = _by_type(extract_f(text, date(2023, 8, 12)), "armed_clash")
+    assert [(e.place.place.name_en, e.actors, e.date.date) for e in clashes][1][1:] == (
+        ["GNU"], date(2023, 8, 11))
+
+
+def test_victims_belong_to_the_clause_that_names_them(extract_f):
+    text = ("اندلعت اشتباكات بين قوات الوفاق وقوات حفتر في عين زارة، "
+            "فيما سقطت قذائف على منازل المدنيين في أبو سليم.")
+    out = extract_f(text)
+    assert "civilians" not in _by_type(out, "armed_clash")[0].actors
+    assert "civilians" in _by_type(out, "shelling")[0].actors
+
+
+def test_a_date_holds_for_the_paragraph_that_continues_the_report(extract_f):
+    # the takeover continues yesterday's attack; a background "وكانت ... قد" does not
+    out = extract_f("شنت قوات حفتر أمس هجوما على غريان. وسيطرت القوات على مواقع في ككلة.")
+    assert _by_type(out, "territory_taken")[0].date.date == date(2019, 4, 4)
+    out = extract_f("شنت قوات حفتر أمس هجوما على غريان. وكانت القوات قد سيطرت على ككلة.")
+    assert _by_type(out, "territory_taken")[0].date.date == date(2019, 4, 5)

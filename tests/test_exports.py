@@ -323,8 +323,11 @@ def test_incidents_one_row_per_incident(db2):
         members = [e for e in reports if e["incident_id"] == r["incident_id"]]
         assert float(r["confidence"]) == max(e["confidence"] for e in members)
         docs = r["sources"].split(";")
-        assert len(docs) == len({e["doc"] for e in members}) == 2
-        assert any(d.endswith("005_second_report.txt") for d in docs)
+        assert len(docs) == len({e["doc"] for e in members}) >= 2
+    # the synthetic second report is linked to the report it copies; other seeds may also be
+    # linked (seed 000's Benghazi attack and seed 004's clash are the same day and place)
+    assert any(d.endswith("005_second_report.txt")
+               for r in multi for d in r["sources"].split(";"))
 
     doc = json.loads(ok("export", "--db", db2, "--format", "geojson", "--incidents").stdout)
     assert len(doc["features"]) == len(incidents)
