@@ -62,7 +62,10 @@ def schema_ddl() -> list[str]:
                 f"CREATE INDEX {table}_geom_gist ON {table} USING gist (geom)",
                 f"CREATE INDEX idx_{table}_article ON {table} (article_id)"]
     out += ["CREATE INDEX idx_events_incident ON events (incident_id)",
-            "CREATE INDEX idx_events_family_date ON events (family, date)"]
+            "CREATE INDEX idx_events_family_date ON events (family, date)",
+            # area-only events, which every area query reads apart from the points
+            "CREATE INDEX events_area_only_gist ON events USING gist (geom) "
+            "WHERE geo_precision = 3"]
     return out
 
 
@@ -219,18 +222,27 @@ class PostgisStore(_Store):
         point in or on the polygon (`ST_Intersects`), within the radius (`ST_DWithin` on
         geography, 1 m of slack that the caller's exact test removes), or at one of a city's
         places. For a bbox the index test is the exact one (a point's box is the point).
-        Area-only events (geo_precision 3) are left for the caller to decide."""
+        Area-only events (geo_precision 3) in `bounds` come too, for the caller to decide:
+        a second SELECT (an OR in one would keep PostgreSQL from testing the area cheaply)."""
         cols = ", ".join(f'e."{c}"' for c in columns)
-        area_sql, args = self._area_sql(bounds, area)
-        sql = f"SELECT {cols} FROM events e WHERE " + " AND ".join([area_sql, *where])
+        point_sql, args = self._area_sql(bounds, area)
+        extra = "".join(f" AND {w}" for w in where)
+        sql = (f"SELECT {cols} FROM events e WHERE {point_sql} "
+               f"AND e.geo_precision IS DISTINCT FROM 3{extra}")
+        args = [*args, *params]
+        if area is None or area.kind != "city":
+            box_sql, box_args = self._area_sql(bounds, None)
+            sql += (f" UNION ALL SELECT {cols} FROM events e WHERE {box_sql} "
+                    f"AND e.geo_precision = 3{extra}")
+            args += [*box_args, *params]
         cur = self.conn.raw.cursor()
-        cur.execute(to_pyformat(sql), [*args, *params])
+        cur.execute(to_pyformat(sql), args)
         return [tuple(_plain(v) for v in row) for row in cur.fetchall()]
 
     @staticmethod
     def _area_sql(bounds, area, slack_m: float = 1.0) -> tuple[str, list]:
-        """The condition (alias `e`) and its parameters for events in `bounds` and `area`
-        (a radius grown by `slack_m`)."""
+        """The condition (alias `e`) and its parameters for point events in `bounds` and
+        `area` (a radius grown by `slack_m`)."""
         w, s, e, n = bounds
         conds = ["e.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)"]
         args: list = [w, s, e, n]
@@ -238,12 +250,11 @@ class PostgisStore(_Store):
             conds.append("e.place_id = ANY(?)")
             args.append(sorted(area.place_ids))
         elif area is not None and area.kind == "radius":
-            conds.append("(e.geo_precision = 3 OR ST_DWithin(e.geom::geography, "
-                         "ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?))")
+            conds.append("ST_DWithin(e.geom::geography, "
+                         "ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?)")
             args += [*area.center, area.radius_m + slack_m]
         elif area is not None and area.kind != "bbox" and area.geometry is not None:
-            conds.append("(e.geo_precision = 3 OR "
-                         "ST_Intersects(e.geom, ST_GeomFromWKB(?, 4326)))")
+            conds.append("ST_Intersects(e.geom, ST_GeomFromWKB(?, 4326))")
             args.append(area.geometry.wkb)
         return " AND ".join(conds), args
 

@@ -230,3 +230,4 @@ def test_concurrent_writers_store_each_article_once(pg_url, gaz, seed_results, n
     assert not errors
     with open_store(pg_url) as st:
         assert st.count("articles") == 5 and st.count("events") == n_seed_events
+
