@@ -263,7 +263,15 @@ def _db(db_path: str | None) -> Path | str:
 @click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
               "the embedded one.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def ingest(paths, db_path, reprocess, gaz_path, quiet):
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="dask: parse on a Dask cluster (pip install "
+              "'marsad[dask]'); this process writes the store.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 "
+              "(--engine dask; default: a local cluster, one worker process per core).")
+@click.option("--partitions", type=click.IntRange(min=1), metavar="N",
+              help="Partitions to ship (--engine dask; default: 4 per worker thread, at most "
+              "500 articles each).")
+def ingest(paths, db_path, reprocess, gaz_path, quiet, engine, scheduler, partitions):
     """Store the places, events and control records of articles in a GeoPackage.
 
     PATHS are files (.txt, .json, .jsonl with {text, url, published, source, title}) or
@@ -273,27 +281,37 @@ def ingest(paths, db_path, reprocess, gaz_path, quiet):
         marsad ingest seeds/                      # -> ./events.gpkg
         marsad ingest news.jsonl --db libya.gpkg
         marsad ingest --reprocess --db libya.gpkg # after a gazetteer update
+        marsad ingest big/ --engine dask          # parse on all cores (Dask)
+        marsad ingest big/ --engine dask --scheduler tcp://host:8786
 
     Ingesting an article again changes nothing (articles are keyed by a hash of their text);
-    each article is written in its own transaction, so an interrupted ingest resumes by running
-    the same command again. Unreadable files are skipped and listed in the summary.
+    each article is written in its own transaction (with --engine dask in its own savepoint,
+    committed with its partition), so an interrupted ingest resumes by running the same command
+    again. Unreadable files are skipped and listed in the summary.
     """
 
+    from geo.dask_engine import EngineError
     from geo.ingest import ingest as ingest_articles
     from geo.store import StoreError, database_errors
 
     if not paths and not reprocess:
         raise click.UsageError("give files or folders to ingest (or --reprocess)")
+    if engine != "dask" and (scheduler or partitions):
+        raise click.UsageError("--scheduler and --partitions go with --engine dask")
     db = _db(db_path)
     gaz = _gazetteer(gaz_path)
     progress = not quiet and sys.stderr.isatty()
     try:
-        summary = ingest_articles(list(paths), db, gaz, reprocess=reprocess, progress=progress)
+        summary = ingest_articles(list(paths), db, gaz, reprocess=reprocess, progress=progress,
+                                  engine=engine, scheduler=scheduler, partitions=partitions,
+                                  gazetteer_path=gaz_path)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     except database_errors() as exc:
         raise click.ClickException(f"{db}: {exc} (the store keeps every article committed "
                                    "before the error)") from None
+    except EngineError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{db}:")
     for line in summary.lines():
         click.echo(f"  {line}")

@@ -40,6 +40,10 @@ class IngestSummary:
     skipped: list[Skipped] = field(default_factory=list)
     failed: list[Skipped] = field(default_factory=list)  # articles the pipeline failed on
     totals: dict[str, int] = field(default_factory=dict)
+    engine: str = "local"
+    partitions: int = 0  # dask: partitions shipped
+    workers: dict[str, int] = field(default_factory=dict)  # dask: articles parsed per worker
+    timings: dict[str, float] = field(default_factory=dict)  # dask: seconds per phase
 
     def lines(self) -> list[str]:
         t = self.totals
@@ -53,6 +57,19 @@ class IngestSummary:
         if self.skipped or self.failed:
             out.append(f"skipped: {len(self.skipped) + len(self.failed)}")
             out += [f"  {s.doc}: {s.reason}" for s in self.skipped + self.failed]
+        if self.engine == "dask":
+            out += self._dask_lines()
+        return out
+
+    def _dask_lines(self) -> list[str]:
+        t = self.timings
+        if not self.partitions:
+            return [f"dask: nothing to parse (read {t.get('read', 0):.1f} s)"]
+        out = [f"dask: {self.partitions} partitions on {len(self.workers)} workers"]
+        out += [f"  {w}: {n} articles" for w, n in sorted(self.workers.items())]
+        out.append(f"time: read {t['read']:.1f} s, cluster start {t['startup']:.1f} s, "
+                   f"parse on cluster and write {t['cluster']:.1f} s (worker time "
+                   f"{t['worker']:.1f} s, writing {t['write']:.1f} s)")
         return out
 
 
@@ -91,15 +108,29 @@ class Ingester:
             self.summary.unchanged += 1
             return "unchanged"
         try:
-            parsed = self.prepare(parse_article(article, self.gazetteer))
+            parsed = parse_article(article, self.gazetteer)
+        except Exception as exc:  # noqa: BLE001 -- a pipeline bug must not stop the batch
+            return self.fail(article, f"{type(exc).__name__}: {exc}")
+        return self.write(article_id, article, parsed, force=force)
+
+    def fail(self, article: Article, reason: str) -> str:
+        """Record an article the pipeline failed on (it leaves the store as it was)."""
+        self.summary.failed.append(Skipped(article.doc, f"error while processing: {reason}"))
+        return "failed"
+
+    def write(self, article_id: str, article: Article, parsed: dict, *, force: bool = False,
+              prepared: bool = False) -> str:
+        """Store one article's pipeline output (`prepare`d first unless `prepared`) and count
+        it; its status: new | reprocessed | unchanged | failed. Both engines write this way."""
+        try:
+            if not prepared:
+                parsed = self.prepare(parsed)
             result = self.store.write_article(article_id, article, parsed, self.version,
                                               replace=force)
         except (StoreError, *store_mod.database_errors()):
             raise  # the store itself is in trouble: stop the batch (it is still consistent)
-        except Exception as exc:  # a pipeline bug on one article must not stop the batch
-            self.summary.failed.append(
-                Skipped(article.doc, f"error while processing: {type(exc).__name__}: {exc}"))
-            return "failed"
+        except Exception as exc:  # noqa: BLE001 -- one article must not stop the batch
+            return self.fail(article, f"{type(exc).__name__}: {exc}")
         s = self.summary
         if result.status == "unchanged":
             s.unchanged += 1
@@ -144,12 +175,27 @@ class Ingester:
 
 
 def ingest(paths: list[str | Path], db: str | Path, gazetteer, *, reprocess: bool = False,
-           progress: bool = False, version: str | None = None) -> IngestSummary:
+           progress: bool = False, version: str | None = None, engine: str = "local",
+           scheduler: str | None = None, partitions: int | None = None,
+           gazetteer_path: str | Path | None = None) -> IngestSummary:
     """Ingest `paths` into the store `db` (a GeoPackage path or a PostGIS URL; created if
     missing).
 
     Stored articles of another pipeline version are processed again first (from their stored
-    text), so the store never mixes versions; `reprocess` processes every stored article again."""
+    text), so the store never mixes versions; `reprocess` processes every stored article again.
+    `engine="dask"` parses on a Dask cluster (`scheduler`, else a LocalCluster) in `partitions`
+    partitions, its workers loading the gazetteer at `gazetteer_path` (the default one when
+    None), which must be the same as `gazetteer` (`geo.dask_engine`)."""
+    if engine == "dask":
+        from geo.dask_engine import DaskEngine
+
+        with DaskEngine(scheduler, partitions=partitions, gazetteer_path=gazetteer_path) as dask, \
+                open_store(db) as store:
+            ing = Ingester(store, gazetteer, version=version)
+            dask.run(ing, paths, reprocess=reprocess, progress=progress)
+            return ing.finish()
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r} (local or dask)")
     with open_store(db) as store:
         ing = Ingester(store, gazetteer, version=version)
         ing.reprocess_stored(every=reprocess, progress=progress)

@@ -416,9 +416,20 @@ def _expand(bounds, gaz, regions: Regions, area: QueryArea) -> tuple:
 
 def _fetch(store, bounds, filters: Filters, columns: list[str], area: QueryArea | None = None
            ) -> pd.DataFrame:
-    """Candidates from the store's spatial index (and, in PostGIS, its exact area test)."""
+    """Candidates from the store's spatial index (and, in PostGIS, its exact area test). In a
+    GeoPackage, only from the grid cells that touch the area (`interior_cells`): a district's
+    bounding box also covers much of its neighbours."""
     where, params = filters.sql()
-    rows = store.fetch_events(bounds, where, params, columns, area)
+    if hasattr(store, "fetch_in_cells") and area is not None and area.kind != "city":
+        cells = [c for part in interior_cells(area, bounds) for c in part]
+        if (filters.since or filters.until) and store.count_dated(
+                filters.since, filters.until) < store.count_in_cells(cells):
+            rows = store.fetch_dated(bounds, filters.since, filters.until, columns, where,
+                                     params)  # fewer events in the dates than in the area
+        else:
+            rows = store.fetch_in_cells(cells, columns, where, params)
+    else:
+        rows = store.fetch_events(bounds, where, params, columns, area)
     return pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
 
 
@@ -582,8 +593,9 @@ def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *
         return int(hit.sum())
     df = df.loc[hit].copy()
     df["area_only"] = area_only[hit]
-    parsed = {a: json.loads(a) if a else [] for a in set(df["actors"])}  # few distinct sets
-    df["actors"] = [list(parsed[a]) for a in df["actors"]]
+    actors = df["actors"].tolist()  # plain lists: iterating a pandas column is slow
+    parsed = {a: json.loads(a) if a else [] for a in set(actors)}  # few distinct sets
+    df["actors"] = [list(parsed[a]) for a in actors]
     df = df.sort_values(["date", "id"], na_position="last", kind="stable")
     df = df[QUERY_COLUMNS].reset_index(drop=True)
     for c in ("lat", "lon", "confidence"):
