@@ -46,6 +46,11 @@ _PG_TYPES = {"TEXT": "text", "DATE": "date", "DOUBLE": "double precision",
 WRITE_LOCK = 0x4D41525341445752
 
 
+# Area-only events, which every area query reads apart from the points.
+_AREA_ONLY_INDEX = ("CREATE INDEX events_area_only_gist ON events USING gist (geom) "
+                    "WHERE geo_precision = 3")
+
+
 def _pg_column(name: str, decl: str) -> str:
     first, _, rest = decl.partition(" ")
     return f'"{name}" {_PG_TYPES[first]}{" " + rest if rest else ""}'
@@ -63,9 +68,7 @@ def schema_ddl() -> list[str]:
                 f"CREATE INDEX idx_{table}_article ON {table} (article_id)"]
     out += ["CREATE INDEX idx_events_incident ON events (incident_id)",
             "CREATE INDEX idx_events_family_date ON events (family, date)",
-            # area-only events, which every area query reads apart from the points
-            "CREATE INDEX events_area_only_gist ON events USING gist (geom) "
-            "WHERE geo_precision = 3"]
+            _AREA_ONLY_INDEX]
     return out
 
 
@@ -162,6 +165,14 @@ class PostgisStore(_Store):
         import psycopg
 
         if {"articles", "events", "mentions", "control"} <= self._tables():
+            has = self.conn.execute(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname = 'events_area_only_gist'").fetchone()
+            if not has:  # a store made before this index existed gets it once
+                try:
+                    self.conn.execute(_AREA_ONLY_INDEX)
+                except psycopg.Error:
+                    pass  # a role that may not create indexes: queries work, only slower
             return
         if not create:
             raise StoreError(f"{self.path} is not a Marsad event store (no events table); "
