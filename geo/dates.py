@@ -48,7 +48,11 @@ _ROUND = {normalize_name(w): n for w, n in (("العشرين", 20), ("الثلا
 _DAY_COUNTS = {normalize_name(w): n for w, n in (
     ("يوم", 1), ("يوما", 1), ("يومين", 2), ("يومان", 2))}
 _COUNT_WORDS = {normalize_name(w): n for w, n in (
-    ("ثلاثة", 3), ("اربعة", 4), ("أربعة", 4), ("خمسة", 5), ("ستة", 6), ("سبعة", 7))}
+    ("ثلاثة", 3), ("اربعة", 4), ("أربعة", 4), ("خمسة", 5), ("ستة", 6), ("سبعة", 7),
+    ("ثمانية", 8), ("تسعة", 9), ("عشرة", 10))}
+# "قبل نحو عشرة أيام", "قبل حوالي أسبوعين": an approximate count (the date keeps a week's
+# precision).
+_ABOUT = frozenset(normalize_name(w) for w in ("نحو", "حوالي", "قرابة", "زهاء"))
 # A date that holds only for what follows it: "بعد يومين من شن هجوم" dates the attack, not
 # the sentence's main verb ("وتأتي المواجهات بعد يوم من تنديد ...").
 FORWARD = "forward"
@@ -163,9 +167,15 @@ def date_mentions(words: list[str], published: date) -> list[tuple[int, EventDat
             back = 3 if w == "ايام" else 14
             out.append((i, EventDate(published - timedelta(days=back), "week",
                                      f"{FORWARD}: بعد {w} من")))
-        elif w == "ايام" and i > 1 and words[i - 2] == "قبل" and words[i - 1] in _COUNT_WORDS:
-            out.append((i, EventDate(published - timedelta(days=_COUNT_WORDS[words[i - 1]]),
-                                     "day", f"قبل {words[i - 1]} أيام")))
+        elif w in ("ايام", "يوما") and i > 1 and (
+                words[i - 1] in _COUNT_WORDS or words[i - 1].isdigit()) and (
+                words[i - 2] == "قبل" or (i > 2 and words[i - 2] in _ABOUT
+                                          and words[i - 3] == "قبل")):
+            # "قبل ثلاثة أيام", "قبل نحو عشرة أيام", "قبل 12 يوما"
+            back = _COUNT_WORDS.get(words[i - 1]) or int(words[i - 1])
+            about = words[i - 2] in _ABOUT
+            out.append((i, EventDate(published - timedelta(days=back), "week" if about else "day",
+                                     f"قبل {'نحو ' if about else ''}{words[i - 1]} أيام")))
         elif (w == "ايام" and i > 0 and words[i - 1] == "قبل") or (
                 w == "الايام" and nxt == "الماضيه"):
             out.append((i, EventDate(published - timedelta(days=3), "week", "قبل أيام")))

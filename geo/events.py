@@ -6,6 +6,17 @@ same clause. The event takes the place nearest its trigger (after it first, as A
 place after the verb), the factions named in the sentence, the casualties stated, and a date from
 the publication date and the sentence's time words. "يسيطر حفتر على سبها" (present tense,
 standing control) gives a control record instead of an event.
+
+The word lists below are the rules' data, each with the case it is for:
+- what is no event: a clause opened by a speech verb (SPEECH_HEADS), the end of fighting
+  (CESSATION), a lasting state "منذ" + a month (SPAN_WORDS), an operations-room name
+  (OPERATION_NAME), a definite trigger noun followed by a negation or a future;
+- which place is not the event's: datelines, directions (DIRECTION), origins (ORIGIN_VERBS),
+  hospitals (HOSPITAL), where the displaced go (MOVE_WORDS), where an attack almost got to
+  (ALMOST), a place that only locates another (COMPASS); "المدينة" is the town named before;
+- one incident told twice: a strike's own verb ("غارة استهدفت") is no second attack, artillery
+  inside a clash is the clash, and a town-level report is the umbrella of the same report at
+  its neighbourhoods in another sentence (_finest).
 """
 
 from __future__ import annotations
@@ -39,21 +50,40 @@ def _lex(spec: dict[str, str]) -> dict[str, str]:
 TRIGGERS = _lex({
     "armed_clash": "اشتباكات اشتباك اشتبكت اشتبك اشتبكوا مواجهات مواجهة معارك معركة اقتتال "
                    "قتال",
-    "attack": "هجوم هجوما هجمات هاجم هاجمت هاجموا كمين استهدف استهدفت",
-    "storming": "اقتحام اقتحم اقتحمت اقتحموا اقتحمها دهم داهمت داهم",
+    "attack": "هجوم هجوما هجمات هاجم هاجمت هاجموا كمين استهدف استهدفت استهدفتها استهدفته",
+    "storming": "اقتحام اقتحم اقتحمت اقتحموا اقتحمها تقتحم تقتحمها يقتحم يقتحمون دهم داهمت "
+                "داهم",
     "airstrike": "غارة غارات الغارة الغارات مسيرة مسيرات",
-    "shelling": "قصف قصفت قصفه قذائف القذائف صواريخ قصفا",
+    # "قذيفة" (one shell) as well as "قذائف": "قذيفة سقطت على منزل"
+    "shelling": "قصف قصفت قصفه قذائف القذائف قذيفة صواريخ قصفا",
     "explosion": "انفجار تفجير انفجرت مفخخة ناسفة",
     "territory_taken": "سيطرت سيطر سيطروا سيطرته سيطرتها السيطرة استعادت استعاد استعادوا "
-                       "استعادة حررت حرر حرروا تحرير بسطت انتزعت",
-    "withdrawal": "انسحاب انسحبت انسحب انسحبوا الانسحاب تراجعت",
+                       "استعادة حررت حرر حرروا تحرير بسطت انتزعت "
+                       # forces entering a town: "دخلت قوات الوفاق مدينة العجيلات" (only
+                       # with an armed party in the clause: ARMED_ONLY)
+                       "دخلت دخلوا",
+    # "التراجع من بلدة بن جواد" (the bare noun "تراجع" is also a fall in output or prices)
+    "withdrawal": "انسحاب انسحبت انسحب انسحبوا الانسحاب تراجعت تراجعوا التراجع",
     "abduction": "اختطاف اختطفت خطف اختطف خطفت",
-    "killing": "اغتيال اغتيل إعدام اعدام أعدم",
-    "protest": "احتجاج احتجاجات تظاهرة تظاهرات مظاهرة مظاهرات متظاهرون المتظاهرون "
+    # the verb as well as the noun: "اغتال مسلحون مجهولون الناشط ..."
+    "killing": "اغتيال اغتيل اغتال اغتالت اغتالوا إعدام اعدام أعدم",
+    "protest": "احتجاج احتجاجا احتجاجات تظاهرة تظاهرات مظاهرة مظاهرات متظاهرون المتظاهرون "
                "محتجون المحتجون اعتصام",
     "mobilization": "حشد حشود تحشيد النفير تعبئة احتشدت احتشد تعزيزات أرتال رتل تقدمت "
                     "زحف وصلت",
 })
+# Trigger words that make an event only when an armed party acts in their clause: "دخلت
+# قوات الوفاق مدينة العجيلات" is a takeover, "دخلت الهدنة حيز التنفيذ" is not.
+ARMED_ONLY = frozenset(normalize_name(w) for w in ("دخلت", "دخلوا"))
+# "مسيرة" is a drone only when something strikes: "تاركة وراءها أسلحة وطائرات مسيرة" is no
+# airstrike, "استهدفت طائرة مسيرة رتلا" is.
+DRONE_WORDS = frozenset(normalize_name(w) for w in ("مسيرة", "مسيرات"))
+STRIKE_WORDS = frozenset(normalize_name(w) for w in
+                         "استهدفت استهدف قصفت قصف غارة غارات ضربة ضربات شنت نفذت هاجمت".split())
+# "قتل بالرصاص", "قتل رميا بالرصاص": a shooting of one person, a killing (the bare verb
+# "قتل" counts the dead of any event and is no trigger).
+SHOT_WORDS = frozenset(normalize_name(w) for w in ("بالرصاص", "برصاص", "رميا"))
+KILLED_VERBS = frozenset(normalize_name(w) for w in ("قتل", "قتلت"))
 # An airstrike is a قصف by aircraft: "قصف جوي", "قصفت طائرة".
 AIR_WORDS = frozenset(normalize_name(w) for w in "جوي جوية الجوي الجوية طائرة طائرات الطيران "
                       "مقاتلات مروحية مروحيات عمودية".split())
@@ -68,10 +98,71 @@ PLAN = frozenset(normalize_name(w) for w in
 DIPLOMACY = frozenset(normalize_name(w) for w in
                       "اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
                       "ندد تنديد أدان دان يدين بحث".split())
+# A clause that opens with one of these verbs reports what someone says, denies, condemns,
+# expects or thinks; the triggers in it are the object of the speech, not a new event: "ودان
+# رئيس الحكومة عملية الاغتيال", "نفى سيف الإسلام أن تكون القوات قد قصفت المدنيين", "أعربت
+# البعثة عن قلقها من ...", "ويرى مراقبون أن معركة سرت قد تحدد ...", "وينتظر أن يعلن ...
+# التحرير". "قال" and "أعلن" are not here: they introduce reports of events.
+SPEECH_HEADS = DENIAL | DIPLOMACY | frozenset(normalize_name(w) for w in
+                                              "أعرب أعربت استنكر استنكرت رحب رحبت يرى ترى "
+                                              "يعتبر تعتبر يتوقع تتوقع ينتظر يُنتظر "
+                                              "يخشى تخشى".split())
+# "غرفة عمليات تحرير سرت-الجفرة": a trigger word inside the name of an operations room
+OPERATION_NAME = frozenset(normalize_name(w) for w in ("عمليات",))
+# "في هجوم كاد أن يبلغ مشارف بنغازي": where an attack almost got to is not where it was
+ALMOST = frozenset(normalize_name(w) for w in ("كاد", "كادت", "كادوا"))
+# Verbs that open a new statement after a comma: "وتوعد ... بالرد، وأعلنوا النفير العام".
+NEW_REPORT = frozenset(normalize_name(w) for w in
+                       "أعلن أعلنت أعلنوا شنت شن شنوا نفذت نفذ سيطرت سيطروا دارت اندلعت "
+                       "وصلت وصلوا".split())
+# The end of fighting is not fighting: "وتوقفت الاشتباكات مساء الثلاثاء بعد اتفاق ...".
+CESSATION = frozenset(normalize_name(w) for w in "توقفت توقف هدأت انتهاء".split())
+# "منذ" + a month, a year or a span: a state that has lasted ("وتشهد المدينة منذ سبتمبر
+# الماضي مواجهات متقطعة"), background rather than one incident (EVENTS-README: the
+# weeks-long clashes in Murzuq are background). "منذ يومين" is a date and stays.
+SINCE = normalize_name("منذ")
+SPAN_WORDS = frozenset(normalize_name(w) for w in
+                       "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر "
+                       "أكتوبر اكتوبر نوفمبر ديسمبر بداية مطلع أشهر اشهر شهور سنوات أعوام "
+                       "عام سنة أسابيع اسابيع".split())
+# A place right after these words is where fighters go or come from, not where the event is
+# ("فرت باتجاه الأصابعة", "تراجعت غربا باتجاه البريقة", "بعد انسحاب قوات حفتر منها باتجاه
+# الجميل"); a mobilisation may be located by its direction (EVENTS-README), nothing else.
+DIRECTION = frozenset(normalize_name(w) for w in "باتجاه اتجاه نحو صوب".split())
+# "انطلقت من قاعدة تمنهنت", "قادمين من الزاوية", "تقدمت من محور بنينا": the starting point.
+ORIGIN_VERBS = frozenset(normalize_name(w) for w in
+                         "انطلقت انطلق انطلقوا قادمة قادمين القادمة القادمين تقدمت تقدموا "
+                         "تحركت تحركوا".split())
+# Where the wounded are taken and where the displaced or a ship go: "مستشفى مصراتة المركزي",
+# "نزوح مئات العائلات إلى مدينتي سبها وغات", "غيّرت مسارها إلى طبرق". EVENTS-README: hospitals
+# receiving the wounded and displacement are not events there.
+HOSPITAL = frozenset(normalize_name(w) for w in "مستشفى مستشفيات المستشفى".split())
+MOVE_WORDS = frozenset(normalize_name(w) for w in
+                       "نزوح نزحت نزح نزحوا نزحنا لجأ لجأت لجأوا مسارها نقل نقلت نقلوا توجهت توجه "
+                       "وصول".split())
+# "العزيزية جنوب العاصمة", "الدافنية غرب مصراتة", "قاعدة ... الجوية جنوب سرت": a place right
+# after a compass word ("شرق مدينة سرت": LOCATED words may stand between), a few words after
+# another named place, only says where that place is.
+COMPASS = frozenset(normalize_name(w) for w in
+                    "جنوب جنوبي شمال شمالي شرق شرقي غرب غربي".split())
+LOCATED = frozenset(normalize_name(w) for w in
+                    "بلدة البلدة مدينة منطقة الواقعة الواقع قاعدة قرية ميناء حقل".split())
+# "المدينة" / "البلدة" name the town the article is about, not the village called al-Madina:
+# they refer back to the last town named before them.
+ANAPHORS = frozenset(normalize_name(w) for w in ("المدينة", "البلدة"))
+TOWN_KINDS = frozenset({"city", "town", "village"})
 # A party named right after these words speaks about the events (denies, condemns, calls for
 # calm); it is not one of their parties: "بينما نفى ... حفتر أن يكون ...", "تنديد المؤتمر".
 SPEAKER_WORDS = DENIAL | DIPLOMACY | frozenset(
-    normalize_name(w) for w in ["استنكر", "استنكرت", "رحب", "رحبت", "انتقد", "انتقدت"])
+    normalize_name(w) for w in ["استنكر", "استنكرت", "رحب", "رحبت", "انتقد", "انتقدت",
+                                # the source of a figure: "وفق حصيلة أعلنتها وزارة الصحة
+                                # بحكومة الوفاق" (the ministry counts, it did not strike)
+                                "وفق", "وفقا", "بحسب", "حسب"])
+# "سقطت قذيفة على منزل": shells that fell, the clause naming nobody who fired them; the event
+# has no perpetrator (EVENTS-README: actors [] for "سقوط قذائف قرب الرصيف"), only its victims
+FELL = frozenset(normalize_name(w) for w in "سقطت سقط سقوط تساقطت".split())
+CIVILIAN_TARGETS = frozenset(normalize_name(w) for w in
+                             "منزل منازل بيت بيوت سكنية مدرسة".split())
 # A trigger after a demonstrative recalls an incident already reported ("هذه المواجهات",
 # "ذلك الهجوم"): DESIGN's "a repeated incident is annotated once".
 DEMONSTRATIVES = frozenset(normalize_name(w) for w in
@@ -211,10 +302,14 @@ ARMED_KINDS = frozenset({"state_force", "armed_group", "coalition", "jihadist", 
 
 # The word before a place name that makes the name part of an organisation's.
 ORG_HEADS = frozenset(normalize_name(w) for w in
-                      "حماية ثوار مجاهدي شورى بلدي البلدي أعيان حكماء جامعة مديرية أمن".split())
+                      "حماية ثوار مجاهدي شورى بلدي البلدي بلدية أعيان حكماء جامعة مديرية أمن "
+                      "الاجتماعي".split())
+# "كتائب ... المتحالفة مع الزنتان", "القوات الموالية لمصراتة": who, not where
+ALLIED = frozenset(normalize_name(w) for w in
+                   "المتحالفة المتحالف المتحالفين المتحالفه المتحالفة".split())
 # Words that may stand between the places of one list: "مناطق صلاح الدين وعين زارة ومحور ..."
 LIST_WORDS = tuple(normalize_name(w) for w in "منطق مدين بلد حي محور محاور مناطق ضواحي مدن "
-                   "اطراف قري احياء منها ومنها بينها".split())
+                   "اطراف قري احياء منها ومنها بينها محيط مشارف".split())
 ORG_PHRASES = frozenset(normalize_name(w) for w in ("الدفاع عن", "تحرير", "شباب"))
 NEGATION = frozenset(normalize_name(w) for w in "لم لن لا ليس دون فقدت فقد".split())
 
@@ -275,7 +370,12 @@ def _word_forms(word: str) -> frozenset[str]:
 
 def _is_title_line(text: str, start: int, end: int) -> bool:
     """The article's first line when a blank line follows it: its headline."""
-    return not text[:start].strip() and ("\n\n" in text[start:end] or text[end:end + 1] == "\n")
+    if not text[:start].strip() and ("\n\n" in text[start:end] or text[end:end + 1] == "\n"):
+        return True
+    # a headline cut by an ellipsis: "مرزق تحت القصف والكفرة على صفيح ساخن.. الجنوب ..."
+    first = text.find("\n")
+    return 0 < first and "\n" not in text[:start].strip() and start < first \
+        and text[first:first + 2] == "\n\n" and len(text[:first].split()) <= 20
 
 
 def is_heading(sentence: str) -> bool:
@@ -283,6 +383,106 @@ def is_heading(sentence: str) -> bool:
     Such lines repeat what the body reports."""
     line = sentence.strip()
     return "\n" not in line and len(line.split()) < 10 and not line.endswith((".", "!", "؟", "?"))
+
+# "في الليلة نفسها", "في اليوم ذاته": the time of the event reported just before.
+SAME_TIME = (frozenset(normalize_name(w) for w in "الليلة اليوم الوقت المساء الصباح الساعة "
+                       "الليله".split()),
+             frozenset(normalize_name(w) for w in "نفسها نفسه ذاتها ذاته".split()))
+# A dateline at the head of a line: "طرابلس (رويترز) - اقتحم ...". It says where the report
+# was filed, never where the event was (EVENTS-README).
+_DATELINE = re.compile(r"[^\n.،]{0,40}?\s[-–—]\s")
+
+
+def _is_dateline(text: str, m: Mention) -> bool:
+    line_start = text.rfind("\n", 0, m.start) + 1
+    head = _DATELINE.match(text, line_start)
+    return bool(head) and m.end <= head.end() and len(text[line_start:head.end()].split()) <= 6
+
+
+def _bare_words(text: str, start: int, n: int) -> list[frozenset[str]]:
+    """The forms of the `n` words before `start`, nearest last."""
+    return [_word_forms(normalize_name(w)) for w in text[max(0, start - 60):start].split()[-n:]]
+
+
+def _not_here(text: str, m: Mention) -> str | None:
+    """Why a mention names no event place whatever the trigger: 'direction', 'origin',
+    'hospital' or 'destination' (see DIRECTION, ORIGIN_VERBS, HOSPITAL, MOVE_WORDS)."""
+    before = _bare_words(text, m.start, 6)
+    if not before:
+        return None
+    last = before[-1]
+    if any(st & ALMOST for st in before[-4:]):
+        return "almost"
+    if last & DIRECTION:
+        return "direction"
+    if any(st & HOSPITAL for st in before[-3:]):
+        return "hospital"
+    if last & {"من"} or (len(before) > 1 and last & {"محور"} and before[-2] & {"من"}):
+        if any(st & ORIGIN_VERBS for st in before[:-1]):
+            return "origin"
+    if last & {normalize_name("إلى"), "من"} or (
+            len(before) > 1 and before[-2] & {normalize_name("إلى"), "من"}):
+        if any(st & MOVE_WORDS for st in before):
+            return "destination"  # or the origin of the displaced: "نزوح ... من أحياء X"
+    if last & COMPASS or (len(before) > 1 and before[-2] & COMPASS and last & LOCATED):
+        return "locator"  # "بلدة العزيزية جنوب العاصمة": Tripoli only locates Aziziya
+    return None
+
+
+def _spread(text: str, usable: list[Mention], flags: dict[int, str | None]) -> None:
+    """A place listed right after one that names no event place shares its role: "باتجاه
+    البريقة ورأس لانوف", "باتجاه البريقة ثم راس لانوف", "من أحياء قصر بن غشير وجنزور"."""
+    for a, b in zip(usable, usable[1:]):
+        gap = text[a.end:b.start].strip()
+        listed = (b.text.startswith("و") and not gap) or gap in ("ثم", "أو", "او", "،")
+        if flags.get(id(a)) and not flags.get(id(b)) and listed:
+            flags[id(b)] = flags[id(a)]
+
+
+def _anaphors(text: str, mentions: list[Mention]) -> list[Mention]:
+    """"المدينة"/"البلدة" mentions stand for the last town named before them."""
+    out, last_town = [], None
+    for m in mentions:
+        if _word_forms(normalize_name(m.text)) & ANAPHORS:
+            if last_town is not None:
+                out.append(Mention(m.text, m.start, m.end, last_town.place,
+                                   last_town.score * 0.9, last_town.matched,
+                                   how="anaphor"))
+            continue
+        if m.place.kind in TOWN_KINDS and not _is_dateline(text, m):
+            last_town = m
+        out.append(m)
+    return out
+
+
+# A report at a town is the umbrella of the same report at places inside it: "ارتفعت حصيلة
+# الاشتباكات التي شهدتها العاصمة طرابلس" then "وتركزت الاشتباكات في منطقتي عين زارة
+# والفرناج". EVENTS-README: a repeated incident is annotated once, at its most specific place.
+# Within one sentence two places are two incidents ("عبوة أمام محكمة جنوب بنغازي ... تفجير آخر
+# في الفويهات").
+UMBRELLA_KINDS = frozenset({"city", "town"})
+
+
+def _finest(events: list["Event"]) -> list["Event"]:
+    drop: set[tuple] = set()  # (sentence, town, family) of umbrella reports
+    for e in events:
+        town = e.place.place
+        if town.kind not in UMBRELLA_KINDS:
+            continue
+        for f in events:
+            inner = f.place.place
+            if f is e or f.start == e.start or f.family != e.family or inner.id == town.id \
+                    or inner.kind in UMBRELLA_KINDS or inner.kind in AREA_KINDS:
+                continue
+            if inner.parent != town.id:
+                continue  # a town nearby is another place (Sabratha is not in Surman)
+            if e.date.date == f.date.date:
+                # the sentence's other reports there go too ("ليل الاثنين وطوال يوم
+                # الثلاثاء" gives the umbrella two dates)
+                drop.add((e.start, town.id, e.family))
+                break
+    return [e for e in events if (e.start, e.place.place.id, e.family) not in drop]
+
 
 _CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
 # The breaks between two reports of one sentence (a comma also separates a report from its
@@ -301,6 +501,8 @@ class EventExtractor:
         """Events and control records of an article; `tokens` are `tokenize(text)` when the
         caller has them already."""
         out = Extraction()
+        # datelines say where the report was filed; "المدينة" is the town named before it
+        mentions = [m for m in _anaphors(text, mentions) if not _is_dateline(text, m)]
         art_hash = content_hash(text)
         year = published.year if published else None
         starts = [m.start for m in mentions]  # mentions come sorted by position
@@ -371,21 +573,64 @@ class EventExtractor:
                                 if a.faction_id == "protesters"}
             usable = [m for m in places if m.place.kind != "country"
                       and not self._in_organisation_name(text, m)]
+            not_here = {id(m): _not_here(text, m) for m in usable}
+            for k, m in enumerate(usable):
+                # a locator needs the place it locates within the few words before it
+                if not_here[id(m)] == "locator" and not (
+                        k > 0 and not usable[k - 1].place.is_area
+                        and usable[k - 1].place.id != m.place.id
+                        and len(text[usable[k - 1].end:m.start].split()) <= 8):
+                    not_here[id(m)] = None
+            _spread(text, usable, not_here)
+            # "تعزيزات من مصراتة والزنتان": every town of the list after "من" is an origin
+            origins: set[int] = set()
+            for m in usable:
+                if _after_word(text, m, "من") or _after_word(text, m, "ومن") or (
+                        origins and m.text.startswith("و") and any(
+                        id(o) in origins and 0 <= m.start - o.end <= 2 for o in usable)):
+                    origins.add(id(m))
+            same_time = any(stems[k] & SAME_TIME[0] and stems[k + 1] & SAME_TIME[1]
+                            for k in range(len(stems) - 1))
             by_clause: dict[int, list[Mention]] = {}
             for m in usable:
                 by_clause.setdefault(bisect_right(breaks, m.start), []).append(m)
             found: dict[str, Event] = {}  # place id -> this sentence's event there
+            struck: set[str] = set()  # places this sentence reports struck from afar
             for i, st in enumerate(stems):
                 type_ = next((TRIGGERS[s] for s in st if s in TRIGGERS), None)
-                if type_ is None or self._not_concrete(stems, i):
+                if type_ is None and st & KILLED_VERBS and i + 1 < len(stems) \
+                        and stems[i + 1] & SHOT_WORDS:
+                    type_ = "killing"  # "قتل بالرصاص في منطقة الصابري"
+                if type_ is None:
+                    continue
+                # a threat or plan in an earlier clause joined by "و" + a past verb does not
+                # govern this one: "وتوعد قادة الجيش بالرد، وأعلنوا النفير العام في ..."
+                lo = next((k for k, t in enumerate(toks)
+                           if bisect_right(breaks, t[1] + s_start)
+                           == bisect_right(breaks, s_start + toks[i][1])), 0)
+                if self._not_concrete(stems, i, lo if self._new_report(words, lo) else 0, lo):
                     continue
                 if i > 0 and stems[i - 1] & DEMONSTRATIVES:
                     continue  # "هذه المواجهات": the article recalls what it reported
                 trig_clause = bisect_right(breaks, s_start + toks[i][1])
+                if self._speech_clause(stems, toks, s_start, breaks, trig_clause):
+                    continue  # "ودان رئيس الحكومة عملية الاغتيال": speech about an event
+                if st & DRONE_WORDS and not any(x & STRIKE_WORDS for x in stems):
+                    continue  # drones left behind or shown, not striking
+                if type_ == "attack" and any(
+                        TRIGGERS.get(x) in ("airstrike", "shelling", "explosion")
+                        for prev in stems[max(0, i - 3):i] for x in prev):
+                    continue  # "غارة جوية استهدفت ...", "الغارات استهدفت": the strike itself
+                if st & ARMED_ONLY and not self._armed_entry(i, toks, s_start, acting,
+                                                             usable):
+                    continue  # "دخلت الأزمة الأمنية منحى خطيرا": nobody armed enters a place
                 if type_ in ("storming", "attack") and trig_clause in protest_clauses:
                     type_ = "protest"  # "اقتحم محتجون ...": a violent protest (DESIGN)
-                if type_ == "shelling" and any(words[j] in AIR_WORDS
-                                               for j in range(i + 1, min(i + 4, len(words)))):
+                if type_ in ("shelling", "attack") and any(
+                        _word_forms(words[j]) & AIR_WORDS
+                        for j in range(i + 1, min(i + (4 if type_ == "shelling" else 3),
+                                                  len(words)))):
+                    # "قصف جوي"; "استهدفتها طائرات حلف شمال الأطلسي": aircraft strike
                     type_ = "airstrike"
                 trig_pos = s_start + toks[i][1]
                 # "وامتدت المواجهات إلى ...": a sentence naming nobody continues the fight
@@ -398,25 +643,48 @@ class EventExtractor:
                 else:
                     when = inherited or resolve_date(words, published, near=i,
                                                      found=time_words)
-                candidates = usable
-                if words[i].lstrip("وفبل").startswith("ال") and not by_clause.get(
-                        bisect_right(breaks, trig_pos)):
-                    continue  # "الهجوم", "الغارة" with no place of its own: a report recalled
+                if not time_words and same_time and out.events:
+                    when = out.events[-1].date  # "وفي الليلة نفسها، انفجرت عبوة ..."
+                # where fighters go or come from, where the wounded are taken: not the place
+                # (a mobilisation may be located by its direction)
+                # (a direction named before the trigger may be its object: "تحركت ...
+                # باتجاه ميناء الزويتينة وسيطرت عليه")
+                candidates = [m for m in usable if not_here.get(id(m)) is None or (
+                    not_here[id(m)] == "direction"
+                    and (type_ == "mobilization" or m.start < trig_pos))]
+                ok = {id(m) for m in candidates}
+                if words[i].lstrip("وفبل").startswith("ال") and not any(
+                        id(m) in ok for m in by_clause.get(bisect_right(breaks, trig_pos), ())):
+                    # "الهجوم", "الغارة" with no place of its own (a displacement's origin or a
+                    # hospital is none): a report recalled
+                    continue
                 if type_ == "mobilization":
                     # reinforcements "من مصراتة" come from there; the event is where they go
-                    candidates = [m for m in usable if not _after_word(text, m, "من")]
+                    candidates = [m for m in candidates if id(m) not in origins]
                 place = self._place_for(bisect_right(breaks, trig_pos), trig_pos, by_clause,
                                         candidates)
                 if place is None or (not place.place.in_libya
                                      and FAMILY[type_] in ("control", "mobilization")):
                     continue  # taking ground abroad is not what Libyan news reports
-                for target in self._coordinated(text, place, usable):
+                # a list goes with the trigger's own clause; a place borrowed from the
+                # sentence's topic comes alone ("وامتدت المواجهات إلى منطقتي الحرشة والماية،
+                # فيما أغلق شبان الطريق احتجاجا": the protest is not in both)
+                own = bisect_right(breaks, place.start) == bisect_right(breaks, trig_pos)
+                for target in (self._coordinated(text, place, usable) if own else [place]):
+                    if FAMILY[type_] == "remote":
+                        struck.add(target.place.id)  # even when told before
                     key = (_GROUP.get(FAMILY[type_], FAMILY[type_]), target.place.id,
                            when.iso())
                     if key in reported:
                         continue  # the article repeats an incident it already reported
                     reported.add(key)
                     prior = found.get(target.place.id)
+                    if prior is not None and _word_forms(prior.trigger) & ARMED_ONLY \
+                            and prior.type != type_:
+                        # "دخلت ... واقتحمت": the entry is the storming, told more exactly
+                        out.events.remove(prior)
+                        del found[target.place.id]
+                        prior = None
                     if prior is not None and not _separate(prior.type, type_) \
                             and prior.date == when:
                         continue  # "اقتحمت ... وسيطرت على": one incident at one place
@@ -437,6 +705,15 @@ class EventExtractor:
                         who = _distinct(local) if local else actors[:1]
                     elif same_fight:
                         who = list(continued.actors)
+                    elif type_ == "shelling" and not local and any(
+                            x & FELL for x in stems[max(0, i - 3):i + 3]):
+                        seg = bisect_right(strong, trig_pos)
+                        who = [f for f in _distinct(a.faction_id for a in acting
+                                                    if bisect_right(strong, a.start) == seg)
+                               if f in UNARMED]
+                        if any(x & CIVILIAN_TARGETS for x in stems[i:i + 8]) \
+                                and "civilians" not in who:
+                            who.append("civilians")
                     else:
                         # victims and protesters belong to the part of the sentence that
                         # names them ("اشتباكات ...، فيما سقطت قذائف على مدنيين")
@@ -467,6 +744,10 @@ class EventExtractor:
                         found.setdefault(target.place.id, event)
                     out.events.append(event)
             mine = [e for e in out.events if e.start == s_start]
+            dropped = self._same_incident(mine, struck)
+            if dropped:
+                out.events = [e for e in out.events if id(e) not in dropped]
+                mine = [e for e in mine if id(e) not in dropped]
             if time_words or inherited:
                 # the next sentence may continue this report: "وامتدت المواجهات إلى ..."
                 dated = [e for e in mine if e.date.basis != "publication date"]
@@ -475,7 +756,44 @@ class EventExtractor:
             if mine or acting:
                 continued = mine[0] if mine else None  # other parties: another report
         _who_withdrew(out.events, parties)
+        out.events = _finest(out.events)
         return out
+
+    @staticmethod
+    def _same_incident(events: list["Event"], struck: set[str] = frozenset()) -> set[int]:
+        """ids of a sentence's events that describe another of its events at the same place:
+        "غارة جوية استهدفت مركز الإيواء" (the strike is the attack: keep the strike);
+        "الاشتباكات ... وسط قصف متبادل بالمدفعية" (artillery inside a clash: EVENTS-README,
+        alt_types shelling)."""
+        out: set[int] = set()
+        for e in events:
+            here = [o for o in events if o is not e and o.place.place.id == e.place.place.id
+                    and o.date == e.date]
+            if e.type == "attack" and (any(o.family == "remote" for o in here)
+                                       or e.place.place.id in struck):
+                # "ما تتعرض له مدينة درنة من هجوم مصري وقصف جوي": the strike again
+                out.add(id(e))
+            elif e.type == "shelling" and any(o.type == "armed_clash" for o in here):
+                out.add(id(e))
+        return out
+
+    def _armed_entry(self, i: int, toks, s_start: int, acting, usable) -> bool:
+        """"دخلت قوات الوفاق مدينة العجيلات", "كان الثوار قد دخلوا طرابلس": an armed party
+        within five words before or after the verb, and a place within six words after it."""
+        lo = toks[max(0, i - 5)][1] + s_start
+        hi = toks[min(len(toks) - 1, i + 5)][2] + s_start
+        far = toks[min(len(toks) - 1, i + 6)][2] + s_start
+        here = toks[i][2] + s_start
+        armed = any(lo <= a.start < hi and self.factions.get(a.faction_id).kind in ARMED_KINDS
+                    for a in acting)
+        return armed and any(here <= m.start <= far for m in usable)
+
+    @staticmethod
+    def _speech_clause(stems, toks, s_start: int, breaks: list[int], clause: int) -> bool:
+        """The trigger's clause opens with a speech verb (SPEECH_HEADS) in its first words."""
+        begin = breaks[clause - 1] if clause > 0 else s_start
+        head = [st for st, t in zip(stems, toks) if t[1] + s_start >= begin][:3]
+        return any(st & SPEECH_HEADS for st in head)
 
     def _event(self, art_hash, type_, place, actors, opponent, when, words, sentence, s_start,
                s_end, trigger) -> Event:
@@ -496,7 +814,9 @@ class EventExtractor:
         later = [m for m in usable if m.start > first.start]
         for m in later:
             gap = re.sub(r"[«»\"'“”]", " ", text[out[-1].end:m.start])
-            words = gap.split()
+            words = re.sub(r"[،,]", " ", gap).split()  # "، ومنها صبراتة وصرمان"
+            if not words and not m.text.startswith("و"):
+                break  # "في مدينة بنغازي، شرق ليبيا": an apposition, not a list
             if len(gap) > 20 or len(words) > 1 or not (m.text.startswith("و") or "،" in gap
                                                        or "," in gap or gap.strip().startswith("و")):
                 break
@@ -580,15 +900,35 @@ class EventExtractor:
         return False
 
     @staticmethod
-    def _not_concrete(stems: list[set[str]], i: int) -> bool:
+    def _new_report(words: list[str], k: int) -> bool:
+        """The clause starting at word k opens with "و" + a past-tense verb of reporting or
+        acting ("وأعلنوا", "وأعلن", "وشنت"): a new statement, not the plan's continuation."""
+        return 0 < k < len(words) and words[k].startswith("و") and \
+            _word_forms(words[k]) & NEW_REPORT
+
+    @staticmethod
+    def _not_concrete(stems: list[set[str]], i: int, lo: int = 0, clause: int = 0) -> bool:
         """A denial, plan, threat or diplomatic word governs the trigger (within the few words
-        before it), or the trigger is a noun of a future operation."""
-        window = stems[max(0, i - 10):i]
+        before it, from `lo` on), or the trigger is a noun of a future operation."""
+        window = stems[max(lo, i - 10):i]
         for st in window:
             if st & DENIAL or st & PLAN:
                 return True
-        if any(st & NEGATION for st in stems[max(0, i - 6):i]):
+        # a negation stays in its clause: "دون وقوع أضرار بشرية، كما استهدف تفجير آخر ..."
+        if any(st & NEGATION for st in stems[max(clause, i - 6):i]):
             return True  # "لن تستعيد السيطرة", "لا يستقيم ... إلا بالسيطرة"
+        if i + 1 < len(stems) and any(x.startswith("ال") for x in stems[i]) and (
+                stems[i + 1] & NEGATION or stems[i + 1] & PLAN):
+            return True  # "المعركة لن تتوقف عند براك": about the campaign, no incident
+        if i > 0 and stems[i - 1] & OPERATION_NAME:
+            return True  # "غرفة عمليات تحرير سرت": a name
+        if any(st & CESSATION for st in stems[max(0, i - 2):i]):
+            return True  # "وتوقفت الاشتباكات": fighting ended
+        for j in range(max(0, i - 6), min(len(stems) - 1, i + 6)):
+            nxt = stems[j + 1]
+            if SINCE in stems[j] and (nxt & SPAN_WORDS or any(
+                    x.isdigit() and len(x) == 4 for x in nxt)):
+                return True  # "مواجهات متقطعة منذ سبتمبر الماضي": a lasting state
         window = stems[max(0, i - 3):i]
         return any(st & DIPLOMACY for st in window)
 
@@ -618,7 +958,9 @@ class EventExtractor:
         who acts, not where."""
         before = [normalize_name(w) for w in text[max(0, m.start - 16):m.start].split()]
         return bool(before) and (before[-1] in ORG_HEADS
-                                 or " ".join(before[-2:]) in ORG_PHRASES)
+                                 or " ".join(before[-2:]) in ORG_PHRASES
+                                 or (len(before) > 1 and before[-1] == "مع"
+                                     and before[-2] in ALLIED))
 
     @staticmethod
     def _geo_precision(sentence: str, s_start: int, m: Mention) -> int:

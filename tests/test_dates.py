@@ -94,3 +94,11 @@ def test_after_n_days_of_dates_only_what_follows_it():
 def test_february_keeps_its_first_letter():
     # فبراير starts with ف, which is also the conjunction "ف": it must not be cut to براير
     assert when("وكان التنظيم قد سيطر على البلدة في فبراير الماضي", FRI).date == date(2019, 2, 15)
+
+
+def test_an_approximate_count_of_days_before():
+    # "قبل نحو عشرة أيام": ten days back, a week's precision because it is approximate
+    d = when("انفجرت سيارة مفخخة قبل نحو عشرة أيام عند بوابة أمنية", date(2015, 6, 10))
+    assert (d.date, d.precision) == (date(2015, 5, 31), "week")
+    d = when("قتل ثلاثة جنود قبل 12 يوما", date(2015, 6, 10))
+    assert (d.date, d.precision) == (date(2015, 5, 29), "day")

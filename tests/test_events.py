@@ -210,3 +210,159 @@ def test_a_date_holds_for_the_paragraph_that_continues_the_report(extract_f):
     assert _by_type(out, "territory_taken")[0].date.date == date(2019, 4, 4)
     out = extract_f("شنت قوات حفتر أمس هجوما على غريان. وكانت القوات قد سيطرت على ككلة.")
     assert _by_type(out, "territory_taken")[0].date.date == date(2019, 4, 5)
+
+
+# -- general rules added with the extra2 fixture (each sentence written for the rule) --------
+
+def test_a_strike_that_targets_something_is_one_strike_not_also_an_attack(extract_f):
+    # "استهدفت" is the verb of the drone strike, not a second (ground) attack
+    out = extract_f("استهدفت غارة جوية صباح اليوم مخزنا للذخيرة في مدينة غريان.")
+    assert [e.type for e in out.events] == ["airstrike"]
+    out = extract_f("قالت مصادر إن طائرة مسيرة استهدفت رتلا عسكريا قرب قاعدة الوطية الجوية.")
+    assert [e.type for e in out.events] == ["airstrike"]
+
+
+def test_artillery_inside_a_clash_is_the_clash(extract_f):
+    # EVENTS-README: artillery exchanged inside a clash is not separate (alt_types shelling)
+    out = extract_f("تجددت الاشتباكات اليوم بين قوات الوفاق وقوات حفتر في منطقة عين زارة "
+                    "وسط قصف متبادل بالمدفعية الثقيلة.")
+    assert [e.type for e in out.events] == ["armed_clash"]
+
+
+def test_drones_left_behind_are_no_airstrike(extract_f):
+    # "مسيرة" only strikes when a strike word is there
+    out = extract_f("دخلت قوات الوفاق مدينة ترهونة، وعثرت على ذخائر وطائرات مسيرة تركتها "
+                    "قوات حفتر.", date(2020, 6, 5))
+    assert "airstrike" not in [e.type for e in out.events]
+    assert _by_type(out, "territory_taken")[0].place.place.name_en.startswith("Tarhun")
+
+
+def test_entering_a_town_is_a_takeover_only_for_an_armed_party(extract_f):
+    assert _by_type(extract_f("دخلت قوات الجيش الوطني بلدة الشويرف ظهر اليوم."),
+                    "territory_taken")
+    # a crisis "enters" a phase; nobody armed enters a place
+    assert extract_f("دخلت الأزمة في مدينة سبها مرحلة جديدة من التوتر.").events == []
+
+
+def test_speech_about_an_event_is_not_a_new_event(extract_f):
+    # a clause that opens with a condemnation, a denial, a concern or a fear
+    for text in ("ودان المجلس البلدي في مصراتة عملية الاغتيال التي شهدتها المدينة.",
+                 "ونفى المتحدث أن تكون قوات الجيش قد قصفت أحياء مدينة درنة.",
+                 "وأعربت البعثة الأممية عن قلقها من أعمال النهب في مدينة غريان.",
+                 "ويخشى سكان مدينة سرت من أن تتحول أحياؤهم إلى ساحة معارك."):
+        assert extract_f(text).events == [], text
+
+
+def test_the_end_of_fighting_and_a_lasting_state_are_not_incidents(extract_f):
+    assert extract_f("وتوقفت الاشتباكات في منطقة تاجوراء مساء أمس بعد وساطة.").events == []
+    # "منذ" + month: intermittent clashes for months are background, not one incident
+    assert extract_f("وتشهد مدينة أوباري منذ أغسطس الماضي مواجهات متقطعة بين الطرفين.",
+                     date(2014, 11, 20)).events == []
+
+
+def test_directions_origins_and_hospitals_are_not_event_places(extract_f):
+    # the withdrawal is from Ajaylat; Jmail is only where the forces went
+    out = extract_f("سيطرت قوات الوفاق على مدينة العجيلات بعد انسحاب قوات حفتر منها باتجاه "
+                    "الجميل.", date(2020, 4, 14))
+    assert {e.place.place.name_en for e in out.events} == {"Al Ajyaylat"}
+    # the drones took off from Jufra; the strike was at Mitiga
+    out = extract_f("تعرض مطار معيتيقة لقصف بطائرات مسيرة انطلقت من قاعدة الجفرة الجوية.")
+    assert [(e.type, e.place.place.name_en) for e in out.events] == [
+        ("airstrike", "Mitiga International Airport")]
+    # the wounded are taken to Misrata; displaced families went to Sabha
+    assert extract_f("ونقل الجرحى من جبهات القتال إلى مستشفى مصراتة المركزي.").events == []
+    assert extract_f("وأدت المعارك إلى نزوح مئات العائلات إلى مدينة سبها.").events == []
+
+
+def test_a_place_that_only_locates_another_is_not_the_event_place(extract_f):
+    # "جنوب العاصمة" says where Aziziya is; the withdrawal "منها" is from Aziziya
+    out = extract_f("سيطر الثوار صباح اليوم على بلدة العزيزية جنوب العاصمة بعد انسحاب "
+                    "الكتائب منها.", date(2011, 8, 24))
+    assert {e.place.place.name_en for e in out.events} == {"Al Aziziya"}
+
+
+def test_the_city_is_the_town_named_before(extract_f):
+    # "المدينة" is not the village al-Madina but the town the report is about
+    out = extract_f("وصل وفد إلى سبها أمس. وأغلق محتجون اليوم الطريق المؤدي إلى مطار المدينة "
+                    "احتجاجا على انقطاع الوقود.")
+    assert [e.place.place.name_en for e in _by_type(out, "protest")] == ["Sabha"]
+
+
+def test_a_dateline_is_not_the_event_place(extract_f):
+    out = extract_f("بنغازي (رويترز) - اقتحم مسلحون أمس مقرا أمنيا في مدينة درنة.")
+    assert [e.place.place.name_en for e in out.events] == ["Darnah"]
+
+
+def test_a_report_at_a_town_is_the_umbrella_of_its_neighbourhoods(extract_f):
+    # the toll sentence names the city; the next names where the fighting was
+    text = ("وارتفعت حصيلة الاشتباكات التي شهدتها طرابلس أمس إلى 20 قتيلا. "
+            "وتركزت الاشتباكات أمس في منطقتي صلاح الدين وأبو سليم.")
+    out = extract_f(text)
+    assert sorted(e.place.place.name_en for e in out.events) == ["Abu Salim", "Salah al-Din"]
+
+
+def test_same_night_takes_the_date_of_the_event_before(extract_f):
+    text = ("اغتال مسلحون أمس الجمعة ناشطا في منطقة الصابري. "
+            "وفي الليلة نفسها انفجرت عبوة ناسفة أمام مقر أمني في منطقة الفويهات.")
+    out = extract_f(text, date(2013, 7, 27))
+    assert [e.date.date for e in out.events] == [date(2013, 7, 26)] * 2
+    assert [e.type for e in out.events] == ["killing", "explosion"]
+
+
+def test_shells_that_fell_have_no_invented_perpetrator(extract_f):
+    # the clash names its sides; the shell in the next sentence names nobody who fired it
+    text = ("اندلعت اشتباكات بين قوات الوفاق وقوات حفتر في عين زارة. "
+            "وسقطت قذيفة على منزل في منطقة الفرناج.")
+    e = _by_type(extract_f(text), "shelling")[0]
+    assert e.actors == ["civilians"]
+
+
+def test_a_threat_does_not_govern_the_next_reported_act(extract_f):
+    text = "وتوعد قادة الجيش الوطني بالرد، وأعلنوا النفير العام في مدينة سبها."
+    assert _by_type(extract_f(text, date(2017, 5, 20)), "mobilization")
+
+
+def test_aircraft_that_target_something_strike_from_the_air(extract_f):
+    out = extract_f("أصيب القائد غرب سرت بعد أن استهدفتها طائرات حلف شمال الأطلسي.",
+                    date(2011, 10, 20))
+    assert [e.type for e in out.events] == ["airstrike"]
+
+
+def test_a_road_blocked_in_protest_is_a_protest(extract_f):
+    out = extract_f("أغلق شبان غاضبون الطريق الساحلي في مدينة صبراتة احتجاجا على انقطاع "
+                    "الكهرباء.")
+    assert [e.type for e in out.events] == ["protest"]
+
+
+def test_a_list_after_a_comma_and_an_apposition(extract_f):
+    # "، ومنها X وY": each town of the list; "بنغازي، شرق ليبيا": one place, not two
+    out = extract_f("استعادت قوات الوفاق أمس مدن الساحل الغربي، ومنها صرمان والعجيلات.",
+                    date(2020, 4, 15))
+    assert {"Surman", "Al Ajyaylat"} <= {e.place.place.name_en for e in out.events}
+    out = extract_f("تجددت المعارك في مدينة بنغازي، شرق ليبيا، اليوم.")
+    assert [e.place.place.name_en for e in out.events] == ["Benghazi"]
+
+
+def test_names_near_misses_and_negations_in_another_clause(extract_f):
+    # an operations room named after a liberation is not a takeover
+    assert extract_f("وقال المتحدث باسم غرفة عمليات تحرير سرت إن الوضع هادئ.").events == []
+    # where an attack almost got to is not its place
+    out = extract_f("اقتحمت الكتائب مدينة إجدابيا، في هجوم كاد أن يبلغ مشارف بنغازي.",
+                    date(2011, 3, 16))
+    assert {e.place.place.name_en for e in out.events} == {"Ajdabiya"}
+    # "المعركة لن تتوقف": about the campaign
+    assert extract_f("وقالت المصادر إن المعركة لن تتوقف عند مدينة براك.").events == []
+    # "دون" negates its own clause only
+    out = extract_f("انفجرت عبوة أمام محكمة في بنغازي دون وقوع إصابات، كما استهدف تفجير "
+                    "آخر مقرا في منطقة الفويهات.")
+    assert {e.place.place.name_en for e in out.events} == {"Benghazi", "Al-Fuwayhat"}
+
+
+def test_roles_spread_along_a_list_and_recalled_fighting_needs_a_place(extract_f):
+    # "باتجاه البريقة ثم راس لانوف": both are directions of the retreat, neither its place
+    out = extract_f("انسحبت الكتائب من مدينة إجدابيا باتجاه البريقة ثم راس لانوف.",
+                    date(2011, 3, 27))
+    assert {e.place.place.name_en for e in out.events} == {"Ajdabiya"}
+    # "المعارك" recalled as the cause of a displacement has no place of its own
+    assert extract_f("وتسببت المعارك في نزوح آلاف العائلات من أحياء قصر بن غشير وجنزور.",
+                     date(2014, 8, 23)).events == []
