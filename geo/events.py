@@ -72,6 +72,7 @@ TRIGGERS = _lex({
     "mobilization": "حشد حشود تحشيد النفير تعبئة احتشدت احتشد تعزيزات أرتال رتل تقدمت "
                     "زحف وصلت",
 })
+_PROTEST_TRIGGERS = frozenset(k for k, v in TRIGGERS.items() if v == "protest")
 # Trigger words that make an event only when an armed party acts in their clause: "دخلت
 # قوات الوفاق مدينة العجيلات" is a takeover, "دخلت الهدنة حيز التنفيذ" is not.
 ARMED_ONLY = frozenset(normalize_name(w) for w in ("دخلت", "دخلوا"))
@@ -357,6 +358,7 @@ def _distinct(ids) -> list[str]:
 
 
 @lru_cache(maxsize=131072)
+@lru_cache(maxsize=65536)
 def _word_forms(word: str) -> frozenset[str]:
     """A word without its proclitics, and without its article: trigger and cue lists are
     written bare (اشتباكات matches الاشتباكات, والاشتباكات, بالاشتباكات)."""
@@ -568,7 +570,7 @@ class EventExtractor:
                                             []).append(a.faction_id)
             protest_clauses = {bisect_right(breaks, s_start + toks[i][1])
                                for i, st in enumerate(stems)
-                               if any(TRIGGERS.get(x) == "protest" for x in st)}
+                               if not _PROTEST_TRIGGERS.isdisjoint(st)}
             protest_clauses |= {bisect_right(breaks, a.start) for a in acting
                                 if a.faction_id == "protesters"}
             usable = [m for m in places if m.place.kind != "country"
