@@ -150,3 +150,27 @@ def test_names_wrapped_over_a_line_break(resolver):
 def test_border_crossing_names_carry_their_cue(resolver):
     found = resolver.resolve("وأغلقت السلطات معبر رأس اجدير الحدودي مع تونس")
     assert found[0].place.kind == "checkpoint"
+
+
+@pytest.mark.parametrize("text,surface,expected_id", [
+    # the 2013 jailbreak: "من" before the name is the place evidence a facility needs
+    ("فر أكثر من ألف سجين من سجن الكويفية في ضواحي بنغازي", "سجن الكويفية",
+     "marsad:kuwayfiya-prison"),
+    # "بلدة" is a town cue; هراوة is also the word for "club", so it needs one
+    ("سيطر مسلحو داعش على بلدة هراوة شرق سرت", "هراوة", "marsad:harawa"),
+    # the Radaa prison inside the Mitiga airbase, not the airport itself
+    ("نقل المحتجزون إلى سجن معيتيقة في طرابلس", "سجن معيتيقة", "marsad:mitiga-prison"),
+    ("اندلع تمرد داخل سجن الرويمي بمنطقة عين زارة", "سجن الرويمي", "marsad:ruwaymi-prison"),
+])
+def test_conflict_facilities_and_towns_added_2026_11_25(resolver, text, surface, expected_id):
+    found = {m.text: m.place.id for m in resolver.resolve(text)}
+    assert found.get(surface) == expected_id, found
+
+
+def test_a_facility_name_that_starts_with_its_own_head_noun_needs_no_other_cue(resolver):
+    # "سجن الكويفية", "مجمع باب العزيزية": the head noun is the cue, as in "مطار معيتيقة"
+    found = {m.text: m.place.id for m in resolver.resolve("اقتحم مسلحون سجن الكويفية في بنغازي")}
+    assert found.get("سجن الكويفية") == "marsad:kuwayfiya-prison"
+    found = {m.text: m.place.id for m in resolver.resolve(
+        "قصفت طائرات الناتو مجمع باب العزيزية فجر اليوم")}
+    assert found.get("مجمع باب العزيزية") == "marsad:bab-al-aziziya-compound", found
