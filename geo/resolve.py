@@ -90,6 +90,13 @@ def _read_wordlist(path: Path) -> dict[str, bool]:
 
 
 @lru_cache(maxsize=1)
+def fuzzy_blockers() -> frozenset[str]:
+    """Frequent Arabic words one edit from a place name (بالتزامن ~ التضامن, السوداء ~ السودان),
+    measured by the gazetteer build with wordfreq (fuzzy_blockers_ar.txt): never fuzzy matches."""
+    return frozenset(_read_wordlist(DATA_DIR / "fuzzy_blockers_ar.txt"))
+
+
+@lru_cache(maxsize=1)
 def common_words() -> dict[str, bool]:
     """Words that are spelled like places but usually are not: the curated list (weekdays,
     adjectives, nouns) and the one-word place names that are frequent Arabic words, which the
@@ -139,6 +146,7 @@ class Resolver:
     def __init__(self, gazetteer: Gazetteer, words: dict[str, bool] | None = None):
         self.g = gazetteer
         self.words = common_words() if words is None else words
+        self.blockers = fuzzy_blockers()
         self._cache: dict[str, tuple] = {}
 
     # -- recognition -----------------------------------------------------------------------
@@ -156,7 +164,7 @@ class Resolver:
         fuzzy = None
         if not form.isascii():
             for _, stem in splits:
-                if stem in self.words or stem in g.nisba:
+                if stem in self.words or stem in g.nisba or stem in self.blockers:
                     continue
                 hits = g.fuzzy_word(stem)
                 if hits:

@@ -174,3 +174,13 @@ def test_a_facility_name_that_starts_with_its_own_head_noun_needs_no_other_cue(r
     found = {m.text: m.place.id for m in resolver.resolve(
         "قصفت طائرات الناتو مجمع باب العزيزية فجر اليوم")}
     assert found.get("مجمع باب العزيزية") == "marsad:bab-al-aziziya-compound", found
+
+
+def test_an_everyday_word_is_no_misspelt_place(resolver):
+    # "بالتزامن" (at the same time) is one letter from التضامن, "السوداء" (black) one from
+    # السودان: correctly spelled frequent words are never fuzzy matches (fuzzy_blockers_ar.txt)
+    for sentence in ("وجاء ذلك بالتزامن مع وصول تعزيزات إلى المنطقة",
+                     "ورفع المسلحون الراية السوداء فوق المبنى"):
+        assert [m for m in resolver.resolve(sentence) if m.how == "fuzzy"] == [], sentence
+    # a real misspelling still is one
+    assert [m.how for m in resolver.resolve("وشهدت طرابس اشتباكات")] == ["fuzzy"]
