@@ -16,7 +16,14 @@ The word lists below are the rules' data, each with the case it is for:
   (ALMOST), a place that only locates another (COMPASS); "المدينة" is the town named before;
 - one incident told twice: a strike's own verb ("غارة استهدفت") is no second attack, artillery
   inside a clash is the clash, and a town-level report is the umbrella of the same report at
-  its neighbourhoods in another sentence (_finest).
+  its neighbourhoods in another sentence (_finest); a control change with no time of its own
+  at the place of a fight told just before (_told_just_before); an advance (ADVANCE) to a
+  place fought over or taken that day;
+- deaths and references: "مقتل" + a title, "لقي ... حتفه" + how (a killing, not in a sentence
+  of fighting); a cause or a start ("على خلفية", "منذ بدء"), a purpose ("للسيطرة على") and an
+  imminent attack ("بقرب هجوم") are no event; "قصف مماثل" / "غارات على المجمع" in a sentence
+  naming no place take the place of the event referred to (_recalled); an accusation that
+  names a strike gives the accused side to the strike told before (_blame).
 """
 
 from __future__ import annotations
@@ -69,8 +76,10 @@ TRIGGERS = _lex({
     "killing": "اغتيال اغتيل اغتال اغتالت اغتالوا إعدام اعدام أعدم",
     "protest": "احتجاج احتجاجا احتجاجات تظاهرة تظاهرات مظاهرة مظاهرات متظاهرون المتظاهرون "
                "محتجون المحتجون اعتصام",
+    # a present-tense advance is a hedged one ("قواتنا تتقدم على محورين نحو سرت"): a column
+    # on the move toward a place, not ground taken (EVENTS-README: "تقدم ... في اتجاه")
     "mobilization": "حشد حشود تحشيد النفير تعبئة احتشدت احتشد تعزيزات أرتال رتل تقدمت "
-                    "زحف وصلت",
+                    "زحف وصلت تتقدم يتقدم يتقدمون",
 })
 _PROTEST_TRIGGERS = frozenset(k for k, v in TRIGGERS.items() if v == "protest")
 # Trigger words that make an event only when an armed party acts in their clause: "دخلت
@@ -85,6 +94,48 @@ STRIKE_WORDS = frozenset(normalize_name(w) for w in
 # "قتل" counts the dead of any event and is no trigger).
 SHOT_WORDS = frozenset(normalize_name(w) for w in ("بالرصاص", "برصاص", "رميا"))
 KILLED_VERBS = frozenset(normalize_name(w) for w in ("قتل", "قتلت"))
+# The violent death of a named person: "مقتل العقيد معمر القذافي في سرت", "لقي الناشط ...
+# حتفه برصاص مسلحين". A title after "مقتل" names one person (a number would be a casualty
+# count of another event); "لقي ... حتفه" is a killing only when the sentence says how he was
+# killed or captured ("وفاة", an illness or an accident are no events).
+DEATH_NOUNS = frozenset(normalize_name(w) for w in "مقتل مصرع".split())
+MET_DEATH = frozenset(normalize_name(w) for w in "حتفه حتفها".split())
+PERSON_TITLES = frozenset(normalize_name(w) for w in
+                          "العقيد اللواء العميد الرائد النقيب المقدم الشيخ الناشط الناشطة "
+                          "الصحفي الصحفية الإعلامي الاعلامي القيادي القائد الزعيم الرئيس "
+                          "المحامي المحامية الدكتور آمر امر رئيس المدون العقيد".split())
+VIOLENT_CAUSE = frozenset(normalize_name(w) for w in
+                          "برصاص بالرصاص رصاص أسره اسره أسر اسر اعتقاله إعدامه اعدامه تعذيبه "
+                          "تعذيب يد أيدي ايدي قتله اغتياله مسلحين مسلحون مجهولين".split())
+NATURAL_DEATH = frozenset(normalize_name(w) for w in
+                          "وفاة توفي توفيت مرض مرضه نوبة حادث سير غرق".split())
+# A trigger that names the cause or the start of what a sentence reports refers to an
+# earlier event, reported (or not) in its own place: "اندلعت اشتباكات على خلفية اختطاف
+# ناشط", "بعد أكثر من عام على بدء الهجوم", "منذ بدء العملية", "خرج محتجون عقب احتجاز ...".
+CAUSE_HEADS = frozenset(normalize_name(w) for w in ("خلفية",))
+START_NOUNS = frozenset(normalize_name(w) for w in "بدء بداية انطلاق اندلاع انطلاقة".split())
+START_PREPS = frozenset(normalize_name(w) for w in "منذ على بعد عقب قبل إثر اثر".split())
+AFTER_WORDS = frozenset(normalize_name(w) for w in "عقب إثر اثر".split())
+# Verbs of an advance: an advance to a place fought over or taken that day is that incident
+# ("قبل أن تتقدم نحو رأس لانوف، حيث دارت اشتباكات"); a build-up ("احتشدت") stays its own event
+ADVANCE = frozenset(normalize_name(w) for w in "تقدمت تتقدم يتقدم يتقدمون زحف".split())
+# "بقرب هجوم على المقر", "على وشك اقتحام": an attack about to come is no event
+IMMINENT = frozenset(normalize_name(w) for w in "قرب بقرب وشك اقتراب".split())
+# "قصف مماثل": a strike like the one reported, at the same place (EVENTS-README, extra2 004)
+SIMILAR = frozenset(normalize_name(w) for w in "مماثل مماثلة مماثلا مماثلين".split())
+# "غارات على المجمع", "قصف على المدينة": a definite place noun after a preposition names the
+# place of an event reported before (only when no place is named in the sentence)
+BACK_PREPS = frozenset(normalize_name(w) for w in "على في داخل قرب محيط".split())
+PLACE_NOUNS = frozenset(normalize_name(w) for w in
+                        "المجمع المدينة البلدة القاعدة المطار المعسكر المقر السجن المركز "
+                        "المنطقة الحي الميناء القرية الثكنة".split())
+# An accusation that names a strike names its perpetrator: "وحمّلت حكومة الوفاق قوات حفتر
+# المسؤولية عن القصف", "اتهمت ... قوات حفتر بقصف ...", "متهما طائرات أجنبية بقصف مواقعه".
+ACCUSE = frozenset(normalize_name(w) for w in
+                   "اتهم اتهمت اتهموا متهما متهمة حمل حملت حملوا محملا محملة يتهم تتهم "
+                   "يحمل تحمل".split())
+RESPONSIBILITY = frozenset(normalize_name(w) for w in ("المسؤولية", "المسئولية", "مسؤولية"))
+ACCUSE_PARTICIPLES = frozenset(normalize_name(w) for w in "متهما متهمة محملا محملة".split())
 # An airstrike is a قصف by aircraft: "قصف جوي", "قصفت طائرة".
 AIR_WORDS = frozenset(normalize_name(w) for w in "جوي جوية الجوي الجوية طائرة طائرات الطيران "
                       "مقاتلات مروحية مروحيات عمودية".split())
@@ -552,7 +603,15 @@ class EventExtractor:
                 # بنغازي"); a visit or a plan told in passing does not take over
                 last_actors = armed  # victims and protesters are not carried on
             if not places:
-                continue
+                # "وحمّلت الحكومة قوات حفتر المسؤولية عن القصف": the accused did the strike
+                self._blame(stems, toks, s_start, actor_mentions, out.events)
+                # "تعرض لقصف مماثل", "غارات على المجمع": the place of an event told before
+                recalled = self._recalled(stems, words, out.events, s_start)
+                if not recalled:
+                    continue
+                places = [e.place for e in recalled.values()][:1]
+            else:
+                recalled = {}
             # the report continues: no time of its own, no marker of background
             background = any(st & BACKGROUND for st in stems)
             inherited = carry if not time_words and not background else None
@@ -603,8 +662,30 @@ class EventExtractor:
                 if type_ is None and st & KILLED_VERBS and i + 1 < len(stems) \
                         and stems[i + 1] & SHOT_WORDS:
                     type_ = "killing"  # "قتل بالرصاص في منطقة الصابري"
+                if type_ is None and st & DEATH_NOUNS and i + 1 < len(stems) \
+                        and stems[i + 1] & PERSON_TITLES and not self._fighting_told(stems):
+                    type_ = "killing"  # "مقتل العقيد معمر القذافي في سرت"
+                if type_ is None and st & MET_DEATH and not any(x & NATURAL_DEATH for x in stems) \
+                        and any(x & VIOLENT_CAUSE for x in stems) and not self._fighting_told(stems):
+                    type_ = "killing"  # "لقي الناشط ... حتفه برصاص مسلحين"
                 if type_ is None:
                     continue
+                if recalled:
+                    if i not in recalled:
+                        continue  # only the trigger that refers back takes the old place
+                    if stems[min(i + 1, len(stems) - 1)] & SIMILAR \
+                            and recalled[i].family == FAMILY[type_]:
+                        type_ = recalled[i].type  # "قصف مماثل" after an airstrike
+                if i > 0 and (stems[i - 1] & CAUSE_HEADS or stems[i - 1] & START_NOUNS and i > 1
+                              and stems[i - 2] & START_PREPS):
+                    continue  # "على خلفية اختطاف ...", "منذ بدء العملية": an earlier event
+                if FAMILY[type_] == "control" and words[i].startswith("ل") \
+                        and not words[i].startswith("ال"):
+                    continue  # "الهجوم الذي تشنه قوات حفتر للسيطرة على العاصمة": a purpose
+                if i > 0 and stems[i - 1] & IMMINENT:
+                    continue  # "معلومات أمنية بقرب هجوم على المقر": not yet an event
+                if i > 0 and stems[i - 1] & AFTER_WORDS and type_ == "abduction":
+                    continue  # "خرج محتجون عقب اختطاف ...": the cause of the report
                 # a threat or plan in an earlier clause joined by "و" + a past verb does not
                 # govern this one: "وتوعد قادة الجيش بالرد، وأعلنوا النفير العام في ..."
                 lo = next((k for k, t in enumerate(toks)
@@ -679,6 +760,14 @@ class EventExtractor:
                            when.iso())
                     if key in reported:
                         continue  # the article repeats an incident it already reported
+                    if type_ == "mobilization" and st & ADVANCE and (
+                            ("ground", target.place.id, when.iso()) in reported
+                            or any(FAMILY.get(TRIGGERS.get(x, ""), "") == "fight"
+                                   for y in stems[i + 1:] for x in y)):
+                        continue  # the advance is the fight or the takeover told there
+                    if not time_words and self._told_just_before(out.events, s_start, target,
+                                                                 type_):
+                        continue  # "وانسحب الثوار من الساحة بعد ساعات من المعارك"
                     reported.add(key)
                     prior = found.get(target.place.id)
                     if prior is not None and _word_forms(prior.trigger) & ARMED_ONLY \
@@ -746,6 +835,9 @@ class EventExtractor:
                         found.setdefault(target.place.id, event)
                     out.events.append(event)
             mine = [e for e in out.events if e.start == s_start]
+            if not any(e.family == "remote" or e.type == "attack" for e in mine):
+                self._blame(stems, toks, s_start, actor_mentions,
+                            [e for e in out.events if e.start < s_start])
             dropped = self._same_incident(mine, struck)
             if dropped:
                 out.events = [e for e in out.events if id(e) not in dropped]
@@ -760,6 +852,109 @@ class EventExtractor:
         _who_withdrew(out.events, parties)
         out.events = _finest(out.events)
         return out
+
+    @staticmethod
+    def _fighting_told(stems) -> bool:
+        """The sentence reports fighting or a strike: a death in it is that event's casualty
+        ("مقتل القيادي ... في غارة")."""
+        return any(FAMILY.get(TRIGGERS.get(x, ""), "") in ("fight", "remote")
+                   for st in stems for x in st)
+
+    @staticmethod
+    def _told_just_before(events: list["Event"], s_start: int, target: Mention,
+                          type_: str) -> bool:
+        """The sentence has no time of its own and an event of the sentence or two before
+        (same paragraph or the next one) is at the same place, in the same family or a fight
+        that this change of control ends: the same incident told again ("اقتحمت الكتائب وسط
+        الزاوية ... . وأضاف أن الثوار انسحبوا من الساحة بعد ساعات من المعارك")."""
+        for e in reversed(events):
+            if e.start >= s_start:
+                continue
+            if e.end < s_start - 400:
+                break
+            if e.place.place.id != target.place.id:
+                continue
+            if e.family == FAMILY[type_] or (e.family == "fight"
+                                            and FAMILY[type_] == "control"):
+                return True
+        return False
+
+    def _recalled(self, stems, words, events: list["Event"], s_start: int) -> dict:
+        """Triggers of a sentence that names no place but refers back explicitly to an event
+        told before, with that event: "تعرض لقصف مماثل" (the last strike), "غارات على
+        المجمع" (the last event told of the compound), "في المدينة" (the last event in a
+        town)."""
+        out: dict[int, Event] = {}
+        if not events:
+            return out
+        for i, st in enumerate(stems):
+            type_ = next((TRIGGERS[x] for x in st if x in TRIGGERS), None)
+            if type_ is None:
+                continue
+            ref = None
+            if any(x & SIMILAR for x in stems[i + 1:i + 3]):
+                ref = next((e for e in reversed(events) if e.family == FAMILY[type_]), None)
+            elif FAMILY[type_] == "remote":
+                for j in range(i + 1, min(i + 5, len(stems))):
+                    nouns = stems[j] & PLACE_NOUNS
+                    if not nouns or not (words[j] not in PLACE_NOUNS
+                                         or stems[j - 1] & BACK_PREPS):
+                        continue
+                    noun = next(iter(nouns))
+                    if noun in ANAPHORS:
+                        ref = next((e for e in reversed(events)
+                                    if e.place.place.kind in TOWN_KINDS), None)
+                    else:
+                        bare = noun[2:]
+                        ref = next((e for e in reversed(events)
+                                    if bare in normalize_name(e.sentence)), None)
+                    break
+            if ref is not None:
+                out[i] = ref
+        return out
+
+    def _blame(self, stems, toks, s_start: int, actor_mentions, events: list["Event"]) -> None:
+        """An accusation that names a strike ("وحمّلت حكومة الوفاق قوات حفتر المسؤولية عن
+        القصف", "متهما طائرات أجنبية بقصف مواقعه") gives the accused side to the last strike
+        or attack told before (in this paragraph or the one before) that names no armed side
+        but the accuser."""
+        if not events or self.factions is None:
+            return
+        k = next((j for j, st in enumerate(stems) if st & ACCUSE), None)
+        if k is None:
+            return
+        strike = any(TRIGGERS.get(x) in ("airstrike", "shelling", "explosion", "attack")
+                     for st in stems[k:] for x in st)
+        if not strike:
+            return
+        if stems[k] & {normalize_name(w) for w in ("حمل", "حملت", "حملوا", "يحمل", "تحمل")} \
+                and not any(st & RESPONSIBILITY for st in stems[k:]):
+            return  # "حمل" is also "to carry"
+        verb_at = toks[k][1] + s_start
+        armed = [a for a in actor_mentions
+                 if self.factions.get(a.faction_id).kind in ARMED_KINDS]
+        after = [a for a in armed if a.start > verb_at]
+        before = [a for a in armed if a.start < verb_at]
+        if stems[k] & ACCUSE_PARTICIPLES or before:
+            accused = after[:1]  # the subject was named before the verb
+            accuser = [a.faction_id for a in before]
+        else:
+            accused = after[1:2]  # "اتهمت X Y": X accuses Y
+            accuser = [a.faction_id for a in after[:1]]
+        if not accused:
+            return
+        who = accused[0].faction_id
+        for e in reversed(events):
+            if e.end < s_start - 800:
+                return
+            if e.family != "remote" and e.type != "attack":
+                continue
+            sides = [f for f in e.actors if f not in UNARMED]
+            if who in sides:
+                return
+            if not sides or set(sides) <= set(accuser):
+                e.actors = [who, *(f for f in e.actors if f not in sides)]
+            return
 
     @staticmethod
     def _same_incident(events: list["Event"], struck: set[str] = frozenset()) -> set[int]:

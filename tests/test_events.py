@@ -366,3 +366,78 @@ def test_roles_spread_along_a_list_and_recalled_fighting_needs_a_place(extract_f
     # "المعارك" recalled as the cause of a displacement has no place of its own
     assert extract_f("وتسببت المعارك في نزوح آلاف العائلات من أحياء قصر بن غشير وجنزور.",
                      date(2014, 8, 23)).events == []
+
+
+# -- deaths, causes, recalled places, repeats, advances, accusations (new sentences) ----------
+def test_the_violent_death_of_a_named_person_is_a_killing(extract_f):
+    # "مقتل" + a title names one person killed (extra 003: Gaddafi captured and killed in
+    # Sirte); a natural death is no event, and a count after "مقتل" is another event's toll
+    out = extract_f("وأعلن المجلس المحلي اليوم مقتل العقيد المتقاعد سالم الفرجاني في مدينة درنة "
+                    "بعد أسره.")
+    assert [e.type for e in out.events] == ["killing"]
+    out = extract_f("ولقي الناشط الحقوقي عمر الورفلي حتفه برصاص مسلحين مجهولين في مدينة سبها.")
+    assert [e.type for e in out.events] == ["killing"]
+    assert extract_f("وأعلنت عائلته وفاة الشيخ علي المبروك في مدينة سبها، إذ لقي حتفه إثر مرض "
+                     "عضال.").events == []
+    out = extract_f("وأسفرت الاشتباكات في مدينة سبها عن مقتل القيادي في الكتيبة أحمد علي.")
+    assert [e.type for e in out.events] == ["armed_clash"]  # a casualty of the clash
+
+
+def test_a_cause_or_the_start_of_a_campaign_is_no_new_event(extract_f):
+    # "على خلفية", "منذ بدء", "على بدء": the clause names an earlier event as background
+    out = extract_f("واندلعت اشتباكات في مدينة ترهونة على خلفية اختطاف ناشط من أبنائها.")
+    assert [e.type for e in out.events] == ["armed_clash"]
+    assert extract_f("ونزح آلاف السكان من مدينة سرت منذ بدء الهجوم على المدينة.").events == []
+    # "للسيطرة على": a purpose, not ground taken (extra2 005)
+    assert _by_type(extract_f("ويأتي ذلك بعد عام على بدء الهجوم الذي تشنه قوات حفتر "
+                              "للسيطرة على طرابلس."), "territory_taken") == []
+    # an attack about to come
+    assert extract_f("وأخلى الموظفون المقر بعد معلومات بقرب هجوم على مدينة سبها.").events == []
+
+
+def test_a_strike_on_the_place_told_before_takes_that_place(extract_f):
+    # the sentence names no place but refers back: "قصف مماثل", "غارات على المجمع"
+    text = ("قصفت طائرات مسيرة مركز إيواء المهاجرين في تاجوراء أمس. "
+            "ودانت البعثة الأممية الحادث. "
+            "وكان المركز قد تعرض لقصف مماثل في مايو الماضي.")
+    out = extract_f(text)
+    strikes = _by_type(out, "airstrike")
+    assert [e.place.place.name_en for e in strikes] == ["Tajoura", "Tajoura"]
+    assert strikes[1].date.date.month == 5
+    text = ("واقتحم الثوار مجمع باب العزيزية في طرابلس اليوم. "
+            "وكانت طائرات الناتو قد شنت فجر الاثنين غارات على المجمع.")
+    strikes = _by_type(extract_f(text), "airstrike")
+    assert [e.place.place.name_en.startswith("Bab al-Aziziya") for e in strikes] == [True]
+    # no explicit reference: nothing is invented
+    assert _by_type(extract_f("قصفت طائرات مسيرة مدينة غريان أمس. وشنت طائرات غارات "
+                              "أخرى."), "airstrike")[1:] == []
+
+
+def test_a_withdrawal_after_the_fight_told_just_before_is_the_same_incident(extract_f):
+    # extra2 001: the storming, then "انسحبوا من الساحة بعد ساعات من المعارك" at the same
+    # town with no time of its own: one incident (EVENTS-README alt_types)
+    text = ("اقتحمت الكتائب أمس وسط مدينة الزاوية بعد حصار طويل. "
+            "وقال أحد سكان الزاوية إن الثوار انسحبوا من الزاوية بعد ساعات من المعارك.")
+    out = extract_f(text)
+    assert _by_type(out, "withdrawal") == [] and len(_by_type(out, "storming")) == 1
+
+
+def test_a_present_tense_advance_is_a_mobilisation(extract_f):
+    # "تتقدم على محورين نحو سرت": columns on the move, not ground taken
+    out = extract_f("وقال المتحدث إن قوات الوفاق تتقدم على محورين نحو مدينة سرت.")
+    assert [(e.type, e.place.place.name_en) for e in out.events] == [("mobilization", "Sirte")]
+    # an advance to where the fight then happens is that fight
+    out = extract_f("وتقدمت القوات نحو مدينة سرت، حيث دارت اشتباكات عنيفة.")
+    assert [e.type for e in out.events] == ["armed_clash"]
+
+
+def test_the_accused_side_is_the_perpetrator_of_the_strike(extract_f):
+    # the strike names nobody; the next sentence's accusation names who did it
+    text = ("قصفت طائرات مسيرة مدينة ترهونة أمس. "
+            "وحمّلت حكومة الوفاق قوات حفتر المسؤولية عن القصف.")
+    strikes = _by_type(extract_f(text), "airstrike")
+    assert strikes and strikes[0].actors[:1] == ["LNA"]
+    # an accusation about something else changes nothing
+    text = ("قصفت طائرات مسيرة مدينة ترهونة أمس. "
+            "واتهمت حكومة الوفاق قوات حفتر بعرقلة المفاوضات.")
+    assert "LNA" not in _by_type(extract_f(text), "airstrike")[0].actors
