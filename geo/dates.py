@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from geo.text import normalize_name
 
@@ -200,6 +201,7 @@ def _ordinal_day(words: list[str], i: int) -> tuple[int, int] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def _bare(word: str) -> str:
     """A time word without the conjunction or preposition on it: وقبل -> قبل, وأمس -> امس,
     بالأمس -> امس."""
