@@ -257,7 +257,7 @@ def _db(db_path: str | None) -> Path | str:
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("--reprocess", is_flag=True, help="Process every stored article again from its "
               "stored text (articles of an older pipeline version always are).")
 @click.option("--gazetteer", "gaz_path", metavar="FILE", help="Gazetteer JSONL to use instead of "
@@ -324,7 +324,7 @@ def ingest(paths, db_path, reprocess, gaz_path, quiet, engine, scheduler, partit
 
 
 @main.command()
-@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]),
               default="table", show_default=True,
               help="Actors are ';'-joined in table and csv, a JSON array in json and jsonl.")
@@ -394,7 +394,7 @@ def _print_events_table(rows: list[dict], columns: list[str]) -> None:
 
 
 @main.command()
-@click.option("--db", "db_path", metavar="FILE", help="GeoPackage event store.")
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
               callback=lambda ctx, param, value: _check_date(value),
               help="Control on this date (default: the latest evidence).")
@@ -436,7 +436,7 @@ def control(db_path, as_of, fmt):
 
 # -- export (geo/exports.py) --------------------------------------------------------------------
 @main.command()
-@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv"]), required=True,
               help="geojson: RFC 7946; gpkg: layers events, places, control, districts; "
                    "csv: ACLED-like columns.")
@@ -500,7 +500,7 @@ def export(db_path, fmt, out, force, since, until, types, families, factions, re
 
 # -- map (maps/build.py, maps/layers.py) ----------------------------------------------------------
 @main.command(name="map")
-@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("-o", "--output", "out", default="map.html", show_default=True,
               type=click.Path(dir_okay=False), help="HTML file to write.")
 @click.option("--offline", is_flag=True, help="Inline every script and stylesheet and start on "
@@ -603,7 +603,7 @@ class _QueryUsageError(click.ClickException):
 
 
 @main.command()
-@click.option("--db", "db_path", metavar="FILE", help=_DB_HELP)
+@click.option("--db", "db_path", metavar="FILE|URL", help=_DB_HELP)
 @click.option("--region", metavar="NAME", help="District (ISO code, English or Arabic name, "
               "fuzzy), historical region (Fezzan) or city.")
 @click.option("--region-kind", type=click.Choice(["district", "city"]),
