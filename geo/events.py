@@ -53,152 +53,244 @@ def _lex(spec: dict[str, str]) -> dict[str, str]:
     return {normalize_name(w): t for t, words in spec.items() for w in words.split()}
 
 
-# One-word triggers, in normalised form after proclitics are removed.
+def _norm_set(words: str) -> frozenset[str]:
+    """The normalised forms of space-separated words."""
+    return frozenset(normalize_name(w) for w in words.split())
+
+
+# One-word triggers, in normalised form after proclitics are removed. Each type lists the forms
+# MSA news uses (Al Jazeera, Al Arabiya, Alwasat, Anadolu, BBC, Reuters Arabic): past, present
+# and passive verbs in the 3rd person, their masdars, and the nouns of the incident. Words that
+# are ambiguous outside a conflict report are gated below (ARMED_CONTEXT, DETENTION, STRICT) or
+# left out: "فر" (وفر "provided"), "أوقف" ("stopped"), "تقدم" ("progress", "applied"),
+# "إخلاء" (an evacuation), "سيطرة" ("تحت سيطرة" is standing control), "ألغام" (demining).
 TRIGGERS = _lex({
-    "armed_clash": "اشتباكات اشتباك اشتبكت اشتبك اشتبكوا مواجهات مواجهة معارك معركة اقتتال "
-                   "قتال",
-    "attack": "هجوم هجوما هجمات هاجم هاجمت هاجموا كمين استهدف استهدفت استهدفتها استهدفته",
-    "storming": "اقتحام اقتحم اقتحمت اقتحموا اقتحمها تقتحم تقتحمها يقتحم يقتحمون دهم داهمت "
-                "داهم",
-    "airstrike": "غارة غارات الغارة الغارات مسيرة مسيرات",
+    "armed_clash": "اشتباكات اشتباك اشتباكا اشتبكت اشتبك اشتبكوا اشتبكتا تشتبك يشتبك "
+                   "يشتبكون تشتبكان مواجهات مواجهة معارك معركة اقتتال قتال مناوشات "
+                   "مناوشة",
+    "attack": "هجوم هجوما هجمات هجومين هاجم هاجمت هاجموا هوجم هوجمت "
+              "كمين كمينا كمائن استهدف استهدفت استهدفتها استهدفته استهدفوا استهدفها "
+              "استهدفه استهداف استهدفتهم "
+              # "اعتداء مسلح على مقر ...": only with an armed party (ARMED_CONTEXT)
+              "اعتداء اعتداءات اعتدى اعتدت اعتدوا",
+    "storming": "اقتحام اقتحم اقتحمت اقتحموا اقتحمها اقتحمه اقتحمته "
+                "تقتحم تقتحمها يقتحم يقتحمون اقتحمتها اقتحما دهم داهمت داهم "
+                "داهموا دهمت دهموا مداهمة مداهمات",
+    "airstrike": "غارة غارات الغارة الغارات غارتين غارتان غارتي مسيرة مسيرات",
     # "قذيفة" (one shell) as well as "قذائف": "قذيفة سقطت على منزل"
-    "shelling": "قصف قصفت قصفه قذائف القذائف قذيفة صواريخ قصفا",
-    "explosion": "انفجار تفجير انفجرت مفخخة ناسفة",
-    "territory_taken": "سيطرت سيطر سيطروا سيطرته سيطرتها السيطرة استعادت استعاد استعادوا "
-                       "استعادة حررت حرر حرروا تحرير بسطت انتزعت "
+    "shelling": "قصف قصفت قصفه قصفها قصفتها قصفوا يقصف تقصف قذائف القذائف قذيفة "
+                "قذيفتين قذيفتان صواريخ صاروخ صاروخا صاروخين قصفا هاون غراد",
+    "explosion": "انفجار انفجارا انفجارات انفجر انفجرت تفجير تفجيرا تفجيرات فجرت فجروا "
+                 "مفخخة مفخخ مفخخات ناسفة ناسفتين انتحاري انتحارية انتحاريا",
+    "territory_taken": "سيطرت سيطر سيطروا سيطرته سيطرتها سيطرتهم السيطرة استعادت استعاد "
+                       "استعادوا استعادة استرجعت استرجع استرجعوا "
+                       "استرجاع حررت حرر حرروا تحرير بسطت بسط بسطوا انتزعت انتزع "
+                       "انتزعوا "
+                       # "استولت قوات ... على": also seizing funds or a car (ARMED_CONTEXT)
+                       "استولت استولى استولوا الاستيلاء "
                        # forces entering a town: "دخلت قوات الوفاق مدينة العجيلات" (only
                        # with an armed party in the clause: ARMED_ONLY)
-                       "دخلت دخلوا",
+                       "دخلت دخلوا دخل",
     # "التراجع من بلدة بن جواد" (the bare noun "تراجع" is also a fall in output or prices)
-    "withdrawal": "انسحاب انسحبت انسحب انسحبوا الانسحاب تراجعت تراجعوا التراجع",
-    "abduction": "اختطاف اختطفت خطف اختطف خطفت",
+    "withdrawal": "انسحاب انسحبت انسحب انسحبوا الانسحاب "
+                  "تنسحب ينسحب ينسحبون تراجعت تراجعوا التراجع تقهقرت تقهقر تقهقروا "
+                  # "أخلت القوات مواقعها": with an armed party (ARMED_ONLY); "فرت": STRICT
+                  "أخلت أخلوا فرت فروا",
+    # kidnapping; detention of civilians, activists, journalists or migrants (DETENTION)
+    "abduction": "اختطاف اختطفت خطف اختطف خطفت اختطفوا خطفوا اختطفته اختطفتها اختطفه "
+                 "اعتقل اعتقلت اعتقلوا اعتقال احتجز احتجزت "
+                 "احتجزوا احتجاز اقتاد اقتادت اقتادوا اقتادوه "
+                 "اقتادته اقتيد",
     # the verb as well as the noun: "اغتال مسلحون مجهولون الناشط ..."
-    "killing": "اغتيال اغتيل اغتال اغتالت اغتالوا إعدام اعدام أعدم",
-    "protest": "احتجاج احتجاجا احتجاجات تظاهرة تظاهرات مظاهرة مظاهرات متظاهرون المتظاهرون "
-               "محتجون المحتجون اعتصام",
+    "killing": "اغتيال اغتيل اغتيلت اغتال اغتالت اغتالوا إعدام اعدام "
+               "أعدم أعدمت أعدموا أعدمته إعدامات",
+    "protest": "احتجاج احتجاجا احتجاجات احتجاجية احتج احتجت احتجوا تظاهرة تظاهرات مظاهرة "
+               "مظاهرات تظاهر تظاهروا يتظاهرون تظاهرت متظاهرون المتظاهرون متظاهرين "
+               "المتظاهرين محتجون المحتجون محتجين المحتجين اعتصام اعتصاما اعتصامات "
+               "اعتصم اعتصموا معتصمون معتصمين إضراب اضراب إضرابا",
     # a present-tense advance is a hedged one ("قواتنا تتقدم على محورين نحو سرت"): a column
     # on the move toward a place, not ground taken (EVENTS-README: "تقدم ... في اتجاه")
-    "mobilization": "حشد حشود تحشيد النفير تعبئة احتشدت احتشد تعزيزات أرتال رتل تقدمت "
-                    "زحف وصلت تتقدم يتقدم يتقدمون",
+    "mobilization": "حشد حشدت حشدوا حشود حشودا تحشيد تحشيدات النفير تعبئة احتشدت احتشد "
+                    "احتشدوا استنفار استنفرت تعزيزات أرتال أرتالا رتل رتلا تقدمت تقدموا "
+                    "زحف زحفت وصلت تتقدم يتقدم يتقدمون",
 })
+# Possessive masdars ("هجومها على طرابلس", "انسحابه من باب العزيزية", "بعد اختطافه") are left
+# out: they name an incident the article or the reader already knows, in passing.
+# Words that are a trigger only as written, without a proclitic: "وفرت" is "provided".
+STRICT = frozenset(normalize_name(w) for w in ("فرت", "فروا"))
+# Triggers that are an event only when an armed party is in the sentence (a faction, or
+# "مسلحون", "ميليشيا", "قوات" ...): "اعتداء مسلحين على مقر" is an attack, "الاعتداء على المال
+# العام" is not; "استولى مسلحون على مقر" takes it, "الاستيلاء على الأموال" does not.
+ARMED_CONTEXT = _norm_set("اعتداء اعتداءات اعتدى اعتدت اعتدوا استولت استولى استولوا الاستيلاء "
+                          "مداهمة مداهمات داهموا دهمت دهموا")
+TAKE_OVER = _norm_set("استولت استولى استولوا الاستيلاء")
+ARMED_WORDS = _norm_set("مسلح مسلحون مسلحين مسلحة مسلحه ميليشيا ميليشيات مليشيا مليشيات "
+                        "كتيبة كتائب قوة قوات عناصر ملثمون ملثمين مجهولون مجهولين مقاتلون "
+                        "مقاتلين مسلحي الجيش جيش")
+# Detention verbs are an abduction (EVENTS-README: kidnapping or detention of non-combatants)
+# only when the sentence names a civilian victim or an irregular captor, never a release and
+# never abroad: "اعتقلت مجموعة مسلحة الناشط ..." is one, "اعتقلت الشرطة المشتبه به" is not.
+DETENTION = _norm_set("اعتقل اعتقلت اعتقلوا اعتقال احتجز احتجزت "
+                      "احتجزوا احتجاز اقتاد اقتادت اقتادوا اقتادوه "
+                      "اقتادته اقتيد")
+VICTIM_WORDS = frozenset(normalize_name(w) for w in
+                         "ناشط ناشطة ناشطين ناشطا ناشطات صحفي صحفية صحفيين صحفيا إعلامي "
+                         "إعلامية إعلاميين مدون مدونة مهاجر مهاجرين مهاجرا مهاجرون لاجئين "
+                         "مدني مدنيين مدنيا مدنيون نائب نائبة "
+                         "النائب محامي محامية طبيب طبيبا امرأة نساء أطفال طفل حقوقي حقوقية "
+                         # the captor when the verb's subject: "اعتقل مسلحون ملثمون ..."; not
+                         # "مسلحين" (the police arresting gunmen is no abduction)
+                         "مسلحون ملثمون مجهولون مجهولين مجهولة".split())
+RELEASE = _norm_set("أفرج أفرجت الإفراج إفراج سراح")
+# Two-word triggers: the first word, then one of the second words within `gap` words.
+# "تبادلوا إطلاق النار"; "أحكمت قبضتها على"; "سقطت المدينة بيد"; "فجر نفسه" ("فجر" alone is
+# dawn); "تصفية ميدانية" ("تصفية" alone is also a liquidation); "ضربة جوية" ("ضربة" alone is
+# any blow); "عثر على جثة" (killing: gated by FOUND_BODY_CUES); "أغلق شبان الطريق" (protest:
+# gated by CROWD).
+PHRASES: list[tuple[frozenset[str], frozenset[str], int, str]] = [
+    (frozenset(normalize_name(a) for a in first.split()),
+     frozenset(normalize_name(b) for b in second.split()), gap, type_)
+    for first, second, gap, type_ in (
+        ("تبادل تبادلت تبادلوا يتبادلون تتبادل تبادلا", "إطلاق لإطلاق الرصاص النيران", 5,
+         "armed_clash"),
+        ("أحكم أحكمت أحكموا", "قبضتها قبضته قبضتهم", 5, "territory_taken"),
+        ("سقطت سقط سقوط", "يد بيد أيدي بأيدي قبضة بقبضة", 3, "territory_taken"),
+        ("فجر فجّر", "نفسه", 1, "explosion"),
+        ("تصفية", "ميدانية ميدانيا جسدية جسديا", 2, "killing"),
+        ("ضربة ضربات ضربتين", "جوية الجوية جوي", 2, "airstrike"),
+        ("عثر عثرت عثور العثور انتشال انتشلت", "جثة جثث جثتي جثتين جثمان جثامين", 3,
+         "killing"),
+        ("أغلق أغلقوا أغلقت إغلاق قطع قطعوا", "الطريق طريق الطرق طرق", 3, "protest"),
+    )]
+FOUND_BODY_CUES = _norm_set("رصاص بالرصاص رصاصة طلقات طلق الهوية مقيدة مقيدين مكبلة تعذيب "
+                            "التعذيب آثار إعدام اعدام")
+NO_CRIME = _norm_set("غرق غرقى الغرقى غريق البحر قارب مركب السيول الفيضانات الفيضان الإعصار "
+                     "أنقاض الأنقاض حادث مروري")
+# "حرر" is also "to write up" and "to free": "حرر الصحفي تقريرا", "حررت الشرطة الرهائن".
+FREED = _norm_set("حرر حررت حرروا")
+NOT_LAND = _norm_set("تقرير تقريرا مقال مقالا محضر محضرا مخالفة مخالفات خبر الخبر الرهائن "
+                     "رهائن المخطوفين مخطوفين المختطفين مختطفين الأسرى أسرى")
+# "تبادل الطرفان الاتهامات بخرق وقف إطلاق النار", "تبادل الأسرى وإطلاق سراح": no exchange of fire
+NO_FIRE = _norm_set("وقف خرق خروقات الاتهامات اتهامات سراح الأسرى أسرى")
+# "هاجم المشري حفتر في مؤتمر صحفي": an attack in words
+ATTACK_VERBS = _norm_set("هاجم هاجمت هاجموا")
+VERBAL = _norm_set("مؤتمر صحفي تصريح تصريحات تصريحاته كلمة كلمته بيان خطاب خطابه مقابلة "
+                   "تغريدة تدوينة منشور لقاء تلفزيوني")
+# "داهمت السيول المنازل": water, not armed men, broke in
+FLOOD = _norm_set("السيول سيول الفيضانات فيضانات المياه مياه "
+                  "الأمطار أمطار")
+CROWD = _norm_set("شبان شباب أهالي الأهالي سكان محتجون محتجين غاضبون غاضبين مواطنون متظاهرون "
+                  "متظاهرين")
 _PROTEST_TRIGGERS = frozenset(k for k, v in TRIGGERS.items() if v == "protest")
 # Trigger words that make an event only when an armed party acts in their clause: "دخلت
 # قوات الوفاق مدينة العجيلات" is a takeover, "دخلت الهدنة حيز التنفيذ" is not.
-ARMED_ONLY = frozenset(normalize_name(w) for w in ("دخلت", "دخلوا"))
+ARMED_ONLY = frozenset(normalize_name(w) for w in ("دخلت", "دخلوا", "دخل", "أخلت",
+                                                   "أخلوا"))
 # "مسيرة" is a drone only when something strikes: "تاركة وراءها أسلحة وطائرات مسيرة" is no
 # airstrike, "استهدفت طائرة مسيرة رتلا" is.
 DRONE_WORDS = frozenset(normalize_name(w) for w in ("مسيرة", "مسيرات"))
-STRIKE_WORDS = frozenset(normalize_name(w) for w in
-                         "استهدفت استهدف قصفت قصف غارة غارات ضربة ضربات شنت نفذت هاجمت".split())
+STRIKE_WORDS = _norm_set("استهدفت استهدف قصفت قصف غارة غارات ضربة ضربات شنت نفذت هاجمت")
 # "قتل بالرصاص", "قتل رميا بالرصاص": a shooting of one person, a killing (the bare verb
 # "قتل" counts the dead of any event and is no trigger).
-SHOT_WORDS = frozenset(normalize_name(w) for w in ("بالرصاص", "برصاص", "رميا"))
-KILLED_VERBS = frozenset(normalize_name(w) for w in ("قتل", "قتلت"))
+SHOT_WORDS = frozenset(normalize_name(w) for w in ("بالرصاص", "برصاص", "رميا", "ميدانيا",
+                                                   "ذبحا", "نحرا"))
+KILLED_VERBS = frozenset(normalize_name(w) for w in ("قتل", "قتلت", "قتلوا"))
 # The violent death of a named person: "مقتل العقيد معمر القذافي في سرت", "لقي الناشط ...
 # حتفه برصاص مسلحين". A title after "مقتل" names one person (a number would be a casualty
 # count of another event); "لقي ... حتفه" is a killing only when the sentence says how he was
 # killed or captured ("وفاة", an illness or an accident are no events).
-DEATH_NOUNS = frozenset(normalize_name(w) for w in "مقتل مصرع".split())
-MET_DEATH = frozenset(normalize_name(w) for w in "حتفه حتفها".split())
+DEATH_NOUNS = _norm_set("مقتل مصرع")
+MET_DEATH = _norm_set("حتفه حتفها")
 PERSON_TITLES = frozenset(normalize_name(w) for w in
                           "العقيد اللواء العميد الرائد النقيب المقدم الشيخ الناشط الناشطة "
                           "الصحفي الصحفية الإعلامي الاعلامي القيادي القائد الزعيم الرئيس "
-                          "المحامي المحامية الدكتور آمر امر رئيس المدون العقيد".split())
-VIOLENT_CAUSE = frozenset(normalize_name(w) for w in
-                          "برصاص بالرصاص رصاص أسره اسره أسر اسر اعتقاله إعدامه اعدامه تعذيبه "
-                          "تعذيب يد أيدي ايدي قتله اغتياله مسلحين مسلحون مجهولين".split())
-NATURAL_DEATH = frozenset(normalize_name(w) for w in
-                          "وفاة توفي توفيت مرض مرضه نوبة حادث سير غرق".split())
+                          "المحامي المحامية الدكتور آمر امر رئيس المدون العقيد "
+                          # "مقتل شاب برصاص مسلحين" (a traffic death is NATURAL_DEATH)
+                          "المواطن مواطن الشاب شاب الطفل طفل امرأة سيدة الطبيب طبيب "
+                          "المهاجر مهاجر".split())
+VIOLENT_CAUSE = _norm_set("برصاص بالرصاص رصاص أسره اسره أسر اسر اعتقاله إعدامه اعدامه تعذيبه "
+                          "تعذيب يد أيدي ايدي قتله اغتياله مسلحين مسلحون مجهولين")
+NATURAL_DEATH = _norm_set("وفاة توفي توفيت مرض مرضه نوبة حادث سير غرق مروري مرورية "
+                          "انقلاب تصادم صعق")
 # A trigger that names the cause or the start of what a sentence reports refers to an
 # earlier event, reported (or not) in its own place: "اندلعت اشتباكات على خلفية اختطاف
 # ناشط", "بعد أكثر من عام على بدء الهجوم", "منذ بدء العملية", "خرج محتجون عقب احتجاز ...".
 CAUSE_HEADS = frozenset(normalize_name(w) for w in ("خلفية",))
-START_NOUNS = frozenset(normalize_name(w) for w in "بدء بداية انطلاق اندلاع انطلاقة".split())
-START_PREPS = frozenset(normalize_name(w) for w in "منذ على بعد عقب قبل إثر اثر".split())
-AFTER_WORDS = frozenset(normalize_name(w) for w in "عقب إثر اثر".split())
+START_NOUNS = _norm_set("بدء بداية انطلاق اندلاع انطلاقة")
+START_PREPS = _norm_set("منذ على بعد عقب قبل إثر اثر")
+AFTER_WORDS = _norm_set("عقب إثر اثر")
 # Verbs of an advance: an advance to a place fought over or taken that day is that incident
 # ("قبل أن تتقدم نحو رأس لانوف، حيث دارت اشتباكات"); a build-up ("احتشدت") stays its own event
-ADVANCE = frozenset(normalize_name(w) for w in "تقدمت تتقدم يتقدم يتقدمون زحف".split())
+ADVANCE = _norm_set("تقدمت تقدموا تتقدم يتقدم يتقدمون زحف زحفت")
 # "بقرب هجوم على المقر", "على وشك اقتحام": an attack about to come is no event
-IMMINENT = frozenset(normalize_name(w) for w in "قرب بقرب وشك اقتراب".split())
+IMMINENT = _norm_set("قرب بقرب وشك اقتراب")
 # "قصف مماثل": a strike like the one reported, at the same place (EVENTS-README, extra2 004)
-SIMILAR = frozenset(normalize_name(w) for w in "مماثل مماثلة مماثلا مماثلين".split())
+SIMILAR = _norm_set("مماثل مماثلة مماثلا مماثلين")
 # "غارات على المجمع", "قصف على المدينة": a definite place noun after a preposition names the
 # place of an event reported before (only when no place is named in the sentence)
-BACK_PREPS = frozenset(normalize_name(w) for w in "على في داخل قرب محيط".split())
-PLACE_NOUNS = frozenset(normalize_name(w) for w in
-                        "المجمع المدينة البلدة القاعدة المطار المعسكر المقر السجن المركز "
-                        "المنطقة الحي الميناء القرية الثكنة".split())
+BACK_PREPS = _norm_set("على في داخل قرب محيط")
+PLACE_NOUNS = _norm_set("المجمع المدينة البلدة القاعدة المطار المعسكر المقر السجن المركز "
+                        "المنطقة الحي الميناء القرية الثكنة")
 # An accusation that names a strike names its perpetrator: "وحمّلت حكومة الوفاق قوات حفتر
 # المسؤولية عن القصف", "اتهمت ... قوات حفتر بقصف ...", "متهما طائرات أجنبية بقصف مواقعه".
-ACCUSE = frozenset(normalize_name(w) for w in
-                   "اتهم اتهمت اتهموا متهما متهمة حمل حملت حملوا محملا محملة يتهم تتهم "
-                   "يحمل تحمل".split())
+ACCUSE = _norm_set("اتهم اتهمت اتهموا متهما متهمة حمل حملت حملوا محملا محملة يتهم تتهم "
+                   "يحمل تحمل")
 RESPONSIBILITY = frozenset(normalize_name(w) for w in ("المسؤولية", "المسئولية", "مسؤولية"))
-ACCUSE_PARTICIPLES = frozenset(normalize_name(w) for w in "متهما متهمة محملا محملة".split())
+ACCUSE_PARTICIPLES = _norm_set("متهما متهمة محملا محملة")
 # An airstrike is a قصف by aircraft: "قصف جوي", "قصفت طائرة".
-AIR_WORDS = frozenset(normalize_name(w) for w in "جوي جوية الجوي الجوية طائرة طائرات الطيران "
-                      "مقاتلات مروحية مروحيات عمودية".split())
+AIR_WORDS = _norm_set("جوي جوية الجوي الجوية طائرة طائرات الطيران "
+                      "مقاتلات مروحية مروحيات عمودية")
 
 # Words that make a trigger something other than a concrete event that happened.
-DENIAL = frozenset(normalize_name(w) for w in "نفى نفت ينفي تنفي نفي".split())
-PLAN = frozenset(normalize_name(w) for w in
-                 "سوف ستشن سيشن يعتزم تعتزم اعتزام تستعد يستعد للاستعداد الاستعداد جهزت "
+DENIAL = _norm_set("نفى نفت ينفي تنفي نفي")
+PLAN = _norm_set("سوف ستشن سيشن يعتزم تعتزم اعتزام تستعد يستعد للاستعداد الاستعداد جهزت "
                  "تهدد يهدد تهديد هدد توعد المقبلة المقبل القادمة خطة لمواجهة لعملية "
                  "بهدف هدفه هدفها اجل لتحرير لتطهير تطهير لبسط لوقف وقف ايقاف تحقيق "
-                 "يخشى تخشى مخاوف".split())
-DIPLOMACY = frozenset(normalize_name(w) for w in
-                      "اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
-                      "ندد تنديد أدان دان يدين بحث".split())
+                 "يخشى تخشى مخاوف")
+DIPLOMACY = _norm_set("اجتمع يجتمع التقى يلتقي زيارة زار دعا دعت دعوات دعوة طالب ناشد حذر "
+                      "ندد تنديد أدان دان يدين بحث")
 # A clause that opens with one of these verbs reports what someone says, denies, condemns,
 # expects or thinks; the triggers in it are the object of the speech, not a new event: "ودان
 # رئيس الحكومة عملية الاغتيال", "نفى سيف الإسلام أن تكون القوات قد قصفت المدنيين", "أعربت
 # البعثة عن قلقها من ...", "ويرى مراقبون أن معركة سرت قد تحدد ...", "وينتظر أن يعلن ...
 # التحرير". "قال" and "أعلن" are not here: they introduce reports of events.
-SPEECH_HEADS = DENIAL | DIPLOMACY | frozenset(normalize_name(w) for w in
-                                              "أعرب أعربت استنكر استنكرت رحب رحبت يرى ترى "
+SPEECH_HEADS = DENIAL | DIPLOMACY | _norm_set("أعرب أعربت استنكر استنكرت رحب رحبت يرى ترى "
                                               "يعتبر تعتبر يتوقع تتوقع ينتظر يُنتظر "
-                                              "يخشى تخشى".split())
+                                              "يخشى تخشى")
 # "غرفة عمليات تحرير سرت-الجفرة": a trigger word inside the name of an operations room
 OPERATION_NAME = frozenset(normalize_name(w) for w in ("عمليات",))
 # "في هجوم كاد أن يبلغ مشارف بنغازي": where an attack almost got to is not where it was
 ALMOST = frozenset(normalize_name(w) for w in ("كاد", "كادت", "كادوا"))
 # Verbs that open a new statement after a comma: "وتوعد ... بالرد، وأعلنوا النفير العام".
-NEW_REPORT = frozenset(normalize_name(w) for w in
-                       "أعلن أعلنت أعلنوا شنت شن شنوا نفذت نفذ سيطرت سيطروا دارت اندلعت "
-                       "وصلت وصلوا".split())
+NEW_REPORT = _norm_set("أعلن أعلنت أعلنوا شنت شن شنوا نفذت نفذ سيطرت سيطروا دارت اندلعت "
+                       "وصلت وصلوا")
 # The end of fighting is not fighting: "وتوقفت الاشتباكات مساء الثلاثاء بعد اتفاق ...".
-CESSATION = frozenset(normalize_name(w) for w in "توقفت توقف هدأت انتهاء".split())
+CESSATION = _norm_set("توقفت توقف هدأت انتهاء")
 # "منذ" + a month, a year or a span: a state that has lasted ("وتشهد المدينة منذ سبتمبر
 # الماضي مواجهات متقطعة"), background rather than one incident (EVENTS-README: the
 # weeks-long clashes in Murzuq are background). "منذ يومين" is a date and stays.
 SINCE = normalize_name("منذ")
-SPAN_WORDS = frozenset(normalize_name(w) for w in
-                       "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر "
+SPAN_WORDS = _norm_set("يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر "
                        "أكتوبر اكتوبر نوفمبر ديسمبر بداية مطلع أشهر اشهر شهور سنوات أعوام "
-                       "عام سنة أسابيع اسابيع".split())
+                       "عام سنة أسابيع اسابيع")
 # A place right after these words is where fighters go or come from, not where the event is
 # ("فرت باتجاه الأصابعة", "تراجعت غربا باتجاه البريقة", "بعد انسحاب قوات حفتر منها باتجاه
 # الجميل"); a mobilisation may be located by its direction (EVENTS-README), nothing else.
-DIRECTION = frozenset(normalize_name(w) for w in "باتجاه اتجاه نحو صوب".split())
+DIRECTION = _norm_set("باتجاه اتجاه نحو صوب")
 # "انطلقت من قاعدة تمنهنت", "قادمين من الزاوية", "تقدمت من محور بنينا": the starting point.
-ORIGIN_VERBS = frozenset(normalize_name(w) for w in
-                         "انطلقت انطلق انطلقوا قادمة قادمين القادمة القادمين تقدمت تقدموا "
-                         "تحركت تحركوا".split())
+ORIGIN_VERBS = _norm_set("انطلقت انطلق انطلقوا قادمة قادمين القادمة القادمين تقدمت تقدموا "
+                         "تحركت تحركوا")
 # Where the wounded are taken and where the displaced or a ship go: "مستشفى مصراتة المركزي",
 # "نزوح مئات العائلات إلى مدينتي سبها وغات", "غيّرت مسارها إلى طبرق". EVENTS-README: hospitals
 # receiving the wounded and displacement are not events there.
-HOSPITAL = frozenset(normalize_name(w) for w in "مستشفى مستشفيات المستشفى".split())
-MOVE_WORDS = frozenset(normalize_name(w) for w in
-                       "نزوح نزحت نزح نزحوا نزحنا لجأ لجأت لجأوا مسارها نقل نقلت نقلوا توجهت توجه "
-                       "وصول".split())
+HOSPITAL = _norm_set("مستشفى مستشفيات المستشفى")
+MOVE_WORDS = _norm_set("نزوح نزحت نزح نزحوا نزحنا لجأ لجأت لجأوا مسارها نقل نقلت نقلوا توجهت توجه "
+                       "وصول")
 # "العزيزية جنوب العاصمة", "الدافنية غرب مصراتة", "قاعدة ... الجوية جنوب سرت": a place right
 # after a compass word ("شرق مدينة سرت": LOCATED words may stand between), a few words after
 # another named place, only says where that place is.
-COMPASS = frozenset(normalize_name(w) for w in
-                    "جنوب جنوبي شمال شمالي شرق شرقي غرب غربي".split())
-LOCATED = frozenset(normalize_name(w) for w in
-                    "بلدة البلدة مدينة منطقة الواقعة الواقع قاعدة قرية ميناء حقل".split())
+COMPASS = _norm_set("جنوب جنوبي شمال شمالي شرق شرقي غرب غربي")
+LOCATED = _norm_set("بلدة البلدة مدينة منطقة الواقعة الواقع قاعدة قرية ميناء حقل")
 # "المدينة" / "البلدة" name the town the article is about, not the village called al-Madina:
 # they refer back to the last town named before them.
 ANAPHORS = frozenset(normalize_name(w) for w in ("المدينة", "البلدة"))
@@ -212,9 +304,8 @@ SPEAKER_WORDS = DENIAL | DIPLOMACY | frozenset(
                                 "وفق", "وفقا", "بحسب", "حسب"])
 # "سقطت قذيفة على منزل": shells that fell, the clause naming nobody who fired them; the event
 # has no perpetrator (EVENTS-README: actors [] for "سقوط قذائف قرب الرصيف"), only its victims
-FELL = frozenset(normalize_name(w) for w in "سقطت سقط سقوط تساقطت".split())
-CIVILIAN_TARGETS = frozenset(normalize_name(w) for w in
-                             "منزل منازل بيت بيوت سكنية مدرسة".split())
+FELL = _norm_set("سقطت سقط سقوط تساقطت")
+CIVILIAN_TARGETS = _norm_set("منزل منازل بيت بيوت سكنية مدرسة")
 # A trigger after a demonstrative recalls an incident already reported ("هذه المواجهات",
 # "ذلك الهجوم"): DESIGN's "a repeated incident is annotated once".
 DEMONSTRATIVES = frozenset(normalize_name(w) for w in
@@ -233,18 +324,16 @@ SIDE_WORDS = frozenset(normalize_name(w) for w in [
     "مجموعتين", "مجموعات", "مسلحين", "مسلحي", "مسلحتين", "طرفين", "الطرفين", "مكوني", "قبيلتي",
     "قبيلة", "عناصر", "مقاتلين", "مقاتلي", "كتيبتين", "ميليشيات", "مليشيات"])
 # Standing control: "يسيطر حفتر على ..." (present tense), "تخضع لسيطرة".
-STANDING = frozenset(normalize_name(w) for w in "يسيطر تسيطر يُسيطر تخضع يخضع الخاضعة".split())
+STANDING = _norm_set("يسيطر تسيطر يُسيطر تخضع يخضع الخاضعة")
 
 _NUM_WORDS = {normalize_name(w): n for w, n in (
     ("شخص", 1), ("شخصين", 2), ("اثنين", 2), ("ثلاثة", 3), ("أربعة", 4), ("خمسة", 5),
     ("ستة", 6), ("سبعة", 7), ("ثمانية", 8), ("تسعة", 9), ("عشرة", 10),
     # ACLED's conventions for vague counts: several/many = 10, dozens = 12, hundreds = 100
     ("عدة", 10), ("عدد", 10), ("عشرات", 12), ("مئات", 100))}
-_KILLED = frozenset(normalize_name(w) for w in
-                    "قتيل قتيلا قتيلًا قتلى القتلى قتلوا قتل مقتل مصرع قضوا حتفهم شهيدا شهداء "
-                    "داعشيا".split())
-_INJURED = frozenset(normalize_name(w) for w in
-                     "جريح جريحا جرحى جرح إصابة اصابة إصابات مصابا مصابين أصيب اصيب آخرين".split())
+_KILLED = _norm_set("قتيل قتيلا قتيلًا قتلى القتلى قتلوا قتل مقتل مصرع قضوا حتفهم شهيدا شهداء "
+                    "داعشيا")
+_INJURED = _norm_set("جريح جريحا جرحى جرح إصابة اصابة إصابات مصابا مصابين أصيب اصيب آخرين")
 
 
 @dataclass(slots=True)
@@ -315,8 +404,7 @@ def event_id(article_hash: str, start: int, end: int, type_: str, place_id: str)
 
 
 # Words that come before their number ("مقتل 24", "جرح 150"); the others follow it ("24 قتيلا").
-_LEADING = frozenset(normalize_name(w) for w in
-                     "مقتل مصرع قتل جرح إصابة اصابة إصابات أصيب اصيب سقوط".split())
+_LEADING = _norm_set("مقتل مصرع قتل جرح إصابة اصابة إصابات أصيب اصيب سقوط")
 
 
 def _number(w: str) -> int | None:
@@ -353,17 +441,15 @@ ARMED_KINDS = frozenset({"state_force", "armed_group", "coalition", "jihadist", 
                          "tribal_or_ethnic"})
 
 # The word before a place name that makes the name part of an organisation's.
-ORG_HEADS = frozenset(normalize_name(w) for w in
-                      "حماية ثوار مجاهدي شورى بلدي البلدي بلدية أعيان حكماء جامعة مديرية أمن "
-                      "الاجتماعي".split())
+ORG_HEADS = _norm_set("حماية ثوار مجاهدي شورى بلدي البلدي بلدية أعيان حكماء جامعة مديرية أمن "
+                      "الاجتماعي")
 # "كتائب ... المتحالفة مع الزنتان", "القوات الموالية لمصراتة": who, not where
-ALLIED = frozenset(normalize_name(w) for w in
-                   "المتحالفة المتحالف المتحالفين المتحالفه المتحالفة".split())
+ALLIED = _norm_set("المتحالفة المتحالف المتحالفين المتحالفه المتحالفة")
 # Words that may stand between the places of one list: "مناطق صلاح الدين وعين زارة ومحور ..."
 LIST_WORDS = tuple(normalize_name(w) for w in "منطق مدين بلد حي محور محاور مناطق ضواحي مدن "
                    "اطراف قري احياء منها ومنها بينها محيط مشارف".split())
 ORG_PHRASES = frozenset(normalize_name(w) for w in ("الدفاع عن", "تحرير", "شباب"))
-NEGATION = frozenset(normalize_name(w) for w in "لم لن لا ليس دون فقدت فقد".split())
+NEGATION = _norm_set("لم لن لا ليس دون فقدت فقد")
 
 # Types that are separate events even at the same place in the same sentence: a storming, an
 # abduction and a mobilisation are three things; a clash that ends in a capture is one.
@@ -373,6 +459,22 @@ _MERGING = {("fight", "control"), ("control", "fight"), ("control", "control"),
 
 # Reports of fighting and of ground changing hands at one place on one day are one incident.
 _GROUP = {"fight": "ground", "control": "ground"}
+
+
+def _trigger_at(stems: list[frozenset[str]], words: list[str], i: int
+                ) -> tuple[str | None, str | None]:
+    """(type, key) of a trigger at word i: a word of TRIGGERS (key: its form) or the first
+    word of a PHRASES pair (key: "phrase:" + type)."""
+    st = stems[i]
+    for form in st:
+        t = TRIGGERS.get(form)
+        if t is not None and (form not in STRICT or words[i] == form):
+            return t, form
+    for first, second, gap, t in PHRASES:
+        if st & first and any(stems[j] & second
+                              for j in range(i + 1, min(i + 1 + gap, len(stems)))):
+            return t, "phrase:" + t
+    return None, None
 
 
 def _separate(first: str, second: str) -> bool:
@@ -438,9 +540,9 @@ def is_heading(sentence: str) -> bool:
     return "\n" not in line and len(line.split()) < 10 and not line.endswith((".", "!", "؟", "?"))
 
 # "في الليلة نفسها", "في اليوم ذاته": the time of the event reported just before.
-SAME_TIME = (frozenset(normalize_name(w) for w in "الليلة اليوم الوقت المساء الصباح الساعة "
-                       "الليله".split()),
-             frozenset(normalize_name(w) for w in "نفسها نفسه ذاتها ذاته".split()))
+SAME_TIME = (_norm_set("الليلة اليوم الوقت المساء الصباح الساعة "
+                       "الليله"),
+             _norm_set("نفسها نفسه ذاتها ذاته"))
 # A dateline at the head of a line: "طرابلس (رويترز) - اقتحم ...". It says where the report
 # was filed, never where the event was (EVENTS-README).
 _DATELINE = re.compile(r"[^\n.،]{0,40}?\s[-–—]\s")
@@ -658,12 +760,18 @@ class EventExtractor:
             found: dict[str, Event] = {}  # place id -> this sentence's event there
             struck: set[str] = set()  # places this sentence reports struck from afar
             for i, st in enumerate(stems):
-                type_ = next((TRIGGERS[s] for s in st if s in TRIGGERS), None)
-                if type_ is None and st & KILLED_VERBS and i + 1 < len(stems) \
-                        and stems[i + 1] & SHOT_WORDS:
-                    type_ = "killing"  # "قتل بالرصاص في منطقة الصابري"
+                type_, key = _trigger_at(stems, words, i)
+                if key is not None and not self._gate_ok(key, stems, words, i, acting):
+                    continue
+                if type_ is None and st & KILLED_VERBS and i + 1 < len(stems) and (
+                        stems[i + 1] & SHOT_WORDS or any(
+                            x & SHOT_WORDS for x in stems[i + 2:i + 4])
+                        and not self._fighting_told(stems)):
+                    # "قتل بالرصاص في منطقة الصابري", "قتل شاب برصاص مسلحين"
+                    type_ = "killing"
                 if type_ is None and st & DEATH_NOUNS and i + 1 < len(stems) \
-                        and stems[i + 1] & PERSON_TITLES and not self._fighting_told(stems):
+                        and stems[i + 1] & PERSON_TITLES and not self._fighting_told(stems) \
+                        and not any(x & NATURAL_DEATH for x in stems):
                     type_ = "killing"  # "مقتل العقيد معمر القذافي في سرت"
                 if type_ is None and st & MET_DEATH and not any(x & NATURAL_DEATH for x in stems) \
                         and any(x & VIOLENT_CAUSE for x in stems) and not self._fighting_told(stems):
@@ -698,6 +806,10 @@ class EventExtractor:
                 trig_clause = bisect_right(breaks, s_start + toks[i][1])
                 if self._speech_clause(stems, toks, s_start, breaks, trig_clause):
                     continue  # "ودان رئيس الحكومة عملية الاغتيال": speech about an event
+                if type_ == "mobilization" and any(
+                        x & STRIKE_WORDS or FAMILY.get(TRIGGERS.get(y, ""), "") in (
+                            "fight", "remote") for x in stems[max(0, i - 2):i] for y in x):
+                    continue  # "استهدفت رتلا", "كمين لرتل": the column is the target
                 if st & DRONE_WORDS and not any(x & STRIKE_WORDS for x in stems):
                     continue  # drones left behind or shown, not striking
                 if type_ == "attack" and any(
@@ -707,8 +819,11 @@ class EventExtractor:
                 if st & ARMED_ONLY and not self._armed_entry(i, toks, s_start, acting,
                                                              usable):
                     continue  # "دخلت الأزمة الأمنية منحى خطيرا": nobody armed enters a place
-                if type_ in ("storming", "attack") and trig_clause in protest_clauses:
-                    type_ = "protest"  # "اقتحم محتجون ...": a violent protest (DESIGN)
+                if type_ in ("storming", "attack", "mobilization") \
+                        and trig_clause in protest_clauses:
+                    # "اقتحم محتجون ...": a violent protest (DESIGN); "احتشد المتظاهرون في
+                    # ميدان الشهداء": a crowd of protesters, not troops
+                    type_ = "protest"
                 if type_ in ("shelling", "attack") and any(
                         _word_forms(words[j]) & AIR_WORDS
                         for j in range(i + 1, min(i + (4 if type_ == "shelling" else 3),
@@ -747,8 +862,9 @@ class EventExtractor:
                 place = self._place_for(bisect_right(breaks, trig_pos), trig_pos, by_clause,
                                         candidates)
                 if place is None or (not place.place.in_libya
-                                     and FAMILY[type_] in ("control", "mobilization")):
-                    continue  # taking ground abroad is not what Libyan news reports
+                                     and (FAMILY[type_] in ("control", "mobilization")
+                                          or key in DETENTION)):
+                    continue  # taking ground or arrests abroad: not what Libyan news reports
                 # a list goes with the trigger's own clause; a place borrowed from the
                 # sentence's topic comes alone ("وامتدت المواجهات إلى منطقتي الحرشة والماية،
                 # فيما أغلق شبان الطريق احتجاجا": the protest is not in both)
@@ -762,9 +878,11 @@ class EventExtractor:
                         continue  # the article repeats an incident it already reported
                     if type_ == "mobilization" and st & ADVANCE and (
                             ("ground", target.place.id, when.iso()) in reported
-                            or any(FAMILY.get(TRIGGERS.get(x, ""), "") == "fight"
+                            or any(FAMILY.get(TRIGGERS.get(x, ""), "") in ("fight", "control")
                                    for y in stems[i + 1:] for x in y)):
-                        continue  # the advance is the fight or the takeover told there
+                        # the advance is the fight or the takeover told there ("تقدموا حتى
+                        # العقيلة قبل أن يضطروا إلى التراجع": the withdrawal is the news)
+                        continue
                     if not time_words and self._told_just_before(out.events, s_start, target,
                                                                  type_):
                         continue  # "وانسحب الثوار من الساحة بعد ساعات من المعارك"
@@ -852,6 +970,34 @@ class EventExtractor:
         _who_withdrew(out.events, parties)
         out.events = _finest(out.events)
         return out
+
+    def _gate_ok(self, key: str, stems, words, i: int, acting) -> bool:
+        """The context an ambiguous trigger needs (ARMED_CONTEXT, DETENTION, the phrases of
+        found bodies and road blocks)."""
+        if key in TAKE_OVER and not any(words[j] in ("على", "علي")
+                                        for j in range(i + 1, min(i + 5, len(words)))):
+            return False  # "التي استولى عليها التنظيم": the place was named before
+        if key in FREED and any(st & NOT_LAND for st in stems[i + 1:i + 4]):
+            return False  # "حرر الصحفي تقريرا", "حررت الشرطة الرهائن"
+        if TRIGGERS.get(key) == "storming" and any(st & FLOOD for st in stems[i + 1:i + 3]):
+            return False
+        if key in ARMED_CONTEXT:
+            return any(st & ARMED_WORDS for st in stems) or (
+                self.factions is not None and any(
+                    self.factions.get(a.faction_id).kind in ARMED_KINDS for a in acting))
+        if key in DETENTION:
+            return any(st & VICTIM_WORDS for st in stems) \
+                and not any(st & RELEASE for st in stems)
+        if key == "phrase:killing":  # "عثر على جثة ... مقيدة وعليها آثار رصاص"
+            return any(st & FOUND_BODY_CUES for st in stems) \
+                and not any(st & (NO_CRIME | NATURAL_DEATH) for st in stems)
+        if key in ATTACK_VERBS and any(st & VERBAL for st in stems):
+            return False
+        if key == "phrase:armed_clash":
+            return not any(st & NO_FIRE for st in stems[i + 1:i + 8])
+        if key == "phrase:protest":  # "أغلق شبان غاضبون الطريق"
+            return any(st & CROWD for st in stems)
+        return True
 
     @staticmethod
     def _fighting_told(stems) -> bool:

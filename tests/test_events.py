@@ -441,3 +441,98 @@ def test_the_accused_side_is_the_perpetrator_of_the_strike(extract_f):
     text = ("قصفت طائرات مسيرة مدينة ترهونة أمس. "
             "واتهمت حكومة الوفاق قوات حفتر بعرقلة المفاوضات.")
     assert "LNA" not in _by_type(extract_f(text), "airstrike")[0].actors
+
+
+# -- the trigger lexicon beyond the fixtures' own words (new sentences, one type each) ---------
+def _types(out):
+    return [(e.type, e.place.place.name_en) for e in out.events]
+
+
+@pytest.mark.parametrize("text,type_,place", [
+    # armed_clash: a present verb, a noun of skirmishes, an exchange of fire
+    ("يشتبك مقاتلون من الطرفين منذ صباح اليوم في مدينة غريان.", "armed_clash", "Gharyan"),
+    ("دارت مناوشات متقطعة ليلة الأحد في محيط مدينة سرت.", "armed_clash", "Sirte"),
+    ("وتبادلت قوات الوفاق وقوات حفتر إطلاق النار في منطقة عين زارة.", "armed_clash",
+     "Ain Zara"),
+    # attack: an ambush in the accusative, an armed assault
+    ("نصب مسلحون كمينا لدورية أمنية قرب مدينة سبها.", "attack", "Sabha"),
+    ("تعرض مقر المجلس البلدي في مصراتة لاعتداء مسلح فجر اليوم.", "attack", "Misrata"),
+    # storming: a raid by masked gunmen
+    ("داهم مسلحون ملثمون منزل الصحفي في بنغازي فجر الخميس.", "storming", "Benghazi"),
+    # airstrike: "ضربات جوية"
+    ("نفذت مقاتلات ضربات جوية على مواقع في مدينة سرت.", "airstrike", "Sirte"),
+    # shelling: mortars and Grad rockets
+    ("سقطت قذيفتا هاون على حي سكني في مدينة ترهونة.", "shelling", "Tarhuna"),
+    ("أطلقت قوات حفتر صواريخ غراد على مدينة غريان.", "shelling", "Gharyan"),
+    # explosion: a suicide bomber, a plural of bombings
+    ("فجر انتحاري نفسه عند بوابة معسكر في مدينة بنغازي.", "explosion", "Benghazi"),
+    ("قتل خمسة أشخاص في تفجيرات استهدفت مدينة درنة.", "explosion", "Darnah"),
+    # territory_taken: seized, tightened its grip, fell into the hands of, recovered
+    ("استولت قوات حفتر على مدينة غريان بعد معارك قصيرة.", "territory_taken", "Gharyan"),
+    ("أحكمت قوات الوفاق قبضتها على مدينة صبراتة.", "territory_taken", "Sabratha"),
+    ("سقطت مدينة سرت بيد تنظيم الدولة بعد انسحاب فجر ليبيا.", "territory_taken", "Sirte"),
+    ("استرجعت قوات الجيش مدينة درنة من مجلس شورى المجاهدين.", "territory_taken", "Darnah"),
+    # withdrawal: fell back, fled (the bare word)
+    ("تقهقرت قوات حفتر من محيط مدينة غريان.", "withdrawal", "Gharyan"),
+    ("فرت عناصر تنظيم الدولة من مدينة سرت.", "withdrawal", "Sirte"),
+    # abduction: a detention of an activist by unknown gunmen, a journalist led away
+    ("اعتقل مسلحون مجهولون الناشط الحقوقي في مدينة الزاوية.", "abduction", "Al Zawiyah"),
+    ("اقتادت مجموعة مسلحة الصحفي إلى جهة مجهولة في بنغازي.", "abduction", "Benghazi"),
+    # killing: a field execution, bodies found with bullet marks, a shot young man
+    ("أعدمت عناصر التنظيم ثلاثة أسرى ميدانيا في مدينة سرت.", "killing", "Sirte"),
+    ("عثر على جثث ثلاثة شبان مجهولة الهوية وعليها آثار رصاص في مدينة بنغازي.", "killing",
+     "Benghazi"),
+    ("قتل شاب برصاص مسلحين في مدينة الزاوية.", "killing", "Al Zawiyah"),
+    # protest: a verb, a sit-in noun, a road blocked by angry youths, a strike
+    ("نظم عشرات المواطنين وقفة احتجاجية أمام مقر الحكومة في مدينة مصراتة.", "protest",
+     "Misrata"),
+    ("أغلق شبان غاضبون الطريق الساحلي في مدينة الزاوية بالإطارات المشتعلة.", "protest",
+     "Al Zawiyah"),
+    ("دخل المعلمون في إضراب مفتوح في مدينة سبها.", "protest", "Sabha"),
+    # mobilization: massed columns, a state of alert
+    ("حشدت قوات حفتر أرتالا عسكرية في محيط مدينة سرت.", "mobilization", "Sirte"),
+    ("أعلنت قوات الوفاق حالة الاستنفار في مدينة مصراتة.", "mobilization", "Misrata"),
+])
+def test_trigger_lexicon_of_msa_news(extract_f, text, type_, place):
+    assert (type_, place) in _types(extract_f(text))
+
+
+@pytest.mark.parametrize("text", [
+    # the other senses of the ambiguous words
+    "وأثار قرار الاعتداء على المال العام في طرابلس جدلا واسعا.",  # embezzlement
+    "وقال مسؤول إن الاستيلاء على أموال المصرف في سبها جريمة.",  # seizing funds, no armed party
+    "وداهمت السيول عدة منازل في مدينة درنة.",  # a flood
+    "وجهت الحكومة ضربة قوية للفساد في طرابلس.",  # a blow, not from the air
+    "حرر الصحفي تقريرا عن الأوضاع في مدينة سبها.",  # wrote up a report
+    "ووفرت البلدية المياه لسكان مدينة سرت.",  # "provided", not "fled"
+    "وأخلت البلدية المدارس في مدينة درنة.",  # evacuated schools, nobody armed
+    "اعتقلت الشرطة متهما بالسرقة في مدينة مصراتة.",  # a police arrest of a suspect
+    "وأفرجت مجموعة مسلحة عن الصحفي بعد اعتقاله لأيام في طرابلس.",  # a release
+    "اعتقلت السلطات التونسية صحفيا ليبيا في مدينة صفاقس.",  # an arrest abroad
+    "أوقف رجل الأمن السيارة عند بوابة مدينة مصراتة.",  # "stopped": not a trigger
+    "انتشلت فرق الإنقاذ جثث الغرقى من البحر قبالة مدينة صبراتة.",  # drowned migrants
+    "عثر على جثة طفل تحت الأنقاض في مدينة درنة.",  # a disaster's victim
+    "مصرع شاب في حادث مروري على الطريق الساحلي قرب مدينة مصراتة.",  # a road accident
+    "وتمت تصفية الشركة العامة في طرابلس.",  # a company wound up
+    "أغلقت قوات الأمن الطريق الساحلي في مدينة الزاوية.",  # no crowd: no protest
+    "وتبادل الطرفان الاتهامات بخرق وقف إطلاق النار في مدينة طرابلس.",  # accusations
+    "هاجم المشري حفتر في مؤتمر صحفي عقده في طرابلس.",  # an attack in words
+    "وصف القائد انسحابه من مدينة غريان بأنه خطوة تكتيكية.",  # a possessive masdar: recalled
+])
+def test_ambiguous_trigger_words_need_their_context(extract_f, text):
+    assert extract_f(text).events == []
+
+
+def test_a_struck_column_is_no_build_up(extract_f):
+    out = extract_f("استهدفت طائرة مسيرة رتلا عسكريا قرب مدينة ترهونة.")
+    assert [e.type for e in out.events] == ["airstrike"]
+
+
+def test_a_crowd_of_protesters_is_a_protest_not_troops(extract_f):
+    out = extract_f("احتشد المتظاهرون في ميدان الشهداء بطرابلس.")
+    assert [e.type for e in out.events] == ["protest"]
+
+
+def test_an_advance_that_ended_in_a_retreat_is_the_retreat(extract_f):
+    out = extract_f("وقال شهود إن الثوار تقدموا حتى مدينة سرت قبل أن يضطروا إلى التراجع.")
+    assert "mobilization" not in [e.type for e in out.events]
