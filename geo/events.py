@@ -182,6 +182,14 @@ FLOOD = _norm_set("السيول سيول الفيضانات فيضانات ال�
 CROWD = _norm_set("شبان شباب أهالي الأهالي سكان محتجون محتجين غاضبون غاضبين مواطنون متظاهرون "
                   "متظاهرين")
 _PROTEST_TRIGGERS = frozenset(k for k, v in TRIGGERS.items() if v == "protest")
+# The subject of a storming that makes it a protest (EVENTS-README: protesters storming):
+# an unarmed crowd. "شبان" only when angry ("شبان غاضبون"); a count may come first.
+CROWD_SUBJECTS = _norm_set("الجماهير جماهير المحتجون المحتجين محتجون محتجين المتظاهرون "
+                           "المتظاهرين متظاهرون متظاهرين أهالي الأهالي سكان السكان "
+                           "المواطنون مواطنون المواطنين مواطنين الغاضبون غاضبون")
+YOUTH = _norm_set("شبان الشبان شباب الشباب")
+ANGRY = _norm_set("غاضبون غاضبين الغاضبون الغاضبين غاضبة الغاضبة")
+CROWD_COUNTS = _norm_set("عشرات العشرات مئات المئات آلاف الآلاف الاف الالاف عدد من حشد")
 # Non-conflict news uses the same verbs (tests/data/gold/non_events/). "استعادة الإنتاج في حقل
 # الشرارة", "السيطرة على الحريق", "استعاد الفريق توازنه", "استعادت شبكة الكهرباء عملها": what is
 # taken or regained a few words after the verb is no ground.
@@ -676,6 +684,14 @@ def _finest(events: list["Event"]) -> list["Event"]:
     return [e for e in events if (e.start, e.place.place.id, e.family) not in drop]
 
 
+# "، وعلى مدينة غريان", "، وفي سرت": "و" + a preposition continues the clause's verb;
+# "، وتحديدا في سرت", "، خاصة مدينة سرت": an apposition that narrows the place
+LINK_PREPS = frozenset(normalize_name(w) for w in ["في", "على", "الى", "إلى", "من", "عند",
+                                                   "قرب", "داخل", "حتى", "نحو", "بمدينة",
+                                                   "بمنطقة", "مدينة", "منطقة"])
+APPOSITION_WORDS = frozenset(normalize_name(w) for w in [
+    "تحديدا", "وتحديدا", "خاصة", "وخاصة", "خصوصا", "وخصوصا", "ولا", "لا", "منها", "ومنها",
+    "بالتحديد", "وبالتحديد"])
 _CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
 # The breaks between two reports of one sentence (a comma also separates a report from its
 # circumstances: "سيطر الثوار على إجدابيا، بعد أن انسحبت منها الكتائب").
@@ -773,6 +789,10 @@ class EventExtractor:
                                 if a.faction_id == "protesters"}
             usable = [m for m in places if m.place.kind != "country"
                       and not self._in_organisation_name(text, m)]
+            # a country (or a region wider than a district) named in a clause is that clause's
+            # place even though it is never an event place itself (see _place_for)
+            wide = [m for m in places if m.place.kind in ("country", "region")
+                    and not self._in_organisation_name(text, m)]
             not_here = {id(m): _not_here(text, m) for m in usable}
             for k, m in enumerate(usable):
                 # a locator needs the place it locates within the few words before it
@@ -856,6 +876,9 @@ class EventExtractor:
                 if st & ARMED_ONLY and not self._armed_entry(i, toks, s_start, acting,
                                                              usable):
                     continue  # "دخلت الأزمة الأمنية منحى خطيرا": nobody armed enters a place
+                if type_ == "storming" and self._crowd_storming(stems, i, toks, s_start, breaks,
+                                                                acting):
+                    type_ = "protest"  # "اقتحمت الجماهير الغاضبة مقر ...": unarmed protesters
                 if type_ in ("storming", "attack", "mobilization") \
                         and trig_clause in protest_clauses:
                     # "اقتحم محتجون ...": a violent protest (DESIGN); "احتشد المتظاهرون في
@@ -897,7 +920,7 @@ class EventExtractor:
                     # reinforcements "من مصراتة" come from there; the event is where they go
                     candidates = [m for m in candidates if id(m) not in origins]
                 place = self._place_for(bisect_right(breaks, trig_pos), trig_pos, by_clause,
-                                        candidates)
+                                        candidates, wide, breaks, text)
                 if place is None or (not place.place.in_libya
                                      and (FAMILY[type_] in ("control", "mobilization")
                                           or key in DETENTION)):
@@ -1061,6 +1084,37 @@ class EventExtractor:
         if key == "phrase:protest":  # "أغلق شبان غاضبون الطريق"
             return any(st & CROWD for st in stems)
         return True
+
+    def _crowd_storming(self, stems, i: int, toks, s_start: int, breaks: list[int],
+                        acting) -> bool:
+        """The storming's subject is an unarmed crowd ("اقتحمت الجماهير الغاضبة مقر ...",
+        "اقتحم عشرات المحتجين ...", "شبان غاضبون اقتحموا ...") and its clause names no armed
+        word or armed party: protesters storming (EVENTS-README: `protest`)."""
+        clause = bisect_right(breaks, s_start + toks[i][1])
+        span = [j for j in range(len(stems)) if bisect_right(breaks, s_start + toks[j][1]) == clause]
+        if any(stems[j] & ARMED_WORDS for j in span):
+            return False  # "اقتحم مسلحون غاضبون", "اقتحمت قوة مسلحة"
+        lo, hi = toks[span[0]][1] + s_start, toks[span[-1]][2] + s_start
+        if self.factions is not None and any(
+                lo <= a.start < hi and self.factions.get(a.faction_id).kind in ARMED_KINDS
+                for a in acting):
+            return False  # "اقتحمت قوات حفتر ..."
+
+        def crowd(j: int) -> bool:
+            if stems[j] & CROWD_SUBJECTS:
+                return True
+            # "شبان غاضبون": young men are a crowd when angry
+            return bool(stems[j] & YOUTH) and j + 1 < len(stems) and bool(stems[j + 1] & ANGRY)
+        # the subject after the verb (past a count: "عشرات من المحتجين") ...
+        for j in range(i + 1, min(i + 4, len(stems))):
+            if j not in span:
+                break
+            if crowd(j):
+                return True
+            if not stems[j] & CROWD_COUNTS:
+                break
+        # ... or before it: "الجماهير الغاضبة اقتحمت"
+        return any(j in span and crowd(j) for j in range(max(0, i - 2), i))
 
     @staticmethod
     def _fighting_told(stems) -> bool:
@@ -1340,23 +1394,60 @@ class EventExtractor:
 
     @staticmethod
     def _place_for(trig_clause: int, trig_pos: int,
-                   by_clause: dict[int, list[Mention]], usable: list[Mention]) -> Mention | None:
+                   by_clause: dict[int, list[Mention]], usable: list[Mention],
+                   wide: list[Mention] = (), breaks: list[int] = (),
+                   text: str = "") -> Mention | None:
         """The place of the trigger's clause: the first after it, else the last before it.
         A clause without a place takes the sentence's first town or facility (its topic: "
         وسيطرت قوات ... على حاجز جسر 27 ..., لكنها انسحبت"), never a region. Places abroad
-        only when nothing in Libya is named; never the country as a whole."""
+        only when nothing in Libya is named; never the country as a whole.
+
+        A clause whose only place is a country or a region (`wide`, e.g. "وبحثا انسحاب القوات
+        الأجنبية من ليبيا", "أي هجوم على ليبيا") is located there, and a country is no event
+        place: it borrows no town from another clause unless the next clause continues it
+        ("، وعلى مدينة غريان", "، وتحديدا في سرت", "، مدينة سرت")."""
         if not usable:
             return None
         allowed = {id(m) for m in usable}
         same = [m for m in by_clause.get(trig_clause, ()) if id(m) in allowed]
+        own_wide = [m for m in wide if bisect_right(breaks, m.start) == trig_clause]
         if not same:
+            if own_wide:
+                return EventExtractor._linked_place(trig_clause, by_clause, allowed, breaks,
+                                                    text)
             topic = [m for m in usable if not m.place.is_area]
             return topic[0] if topic else None
         libyan = [m for m in same if m.place.in_libya] or same
         after = [m for m in libyan if m.start >= trig_pos]
         if after:
             return min(after, key=lambda m: m.start)
+        if any(m.start >= trig_pos for m in own_wide):
+            # "ضرورة العمل على انسحاب المرتزقة من ليبيا" after "في طرابلس": the country is
+            # the object; the town before the trigger is where the speaker was
+            return None
         return max(libyan, key=lambda m: m.start)
+
+    @staticmethod
+    def _linked_place(clause: int, by_clause: dict[int, list[Mention]], allowed: set[int],
+                      breaks: list[int], text: str) -> Mention | None:
+        """The first place of the clause after `clause` when that clause continues the same
+        verb ("و" + a preposition) or is an apposition ("وتحديدا", a place straight after the
+        comma); otherwise None."""
+        if clause >= len(breaks):
+            return None
+        nxt = [m for m in by_clause.get(clause + 1, ()) if id(m) in allowed]
+        if not nxt:
+            return None
+        head = text[breaks[clause]:nxt[0].start]
+        head = re.sub(r"^[،,;:؛]|^\s*(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s", "", head)
+        words = [normalize_name(w) for w in re.sub(r"[«»\"'“”]", " ", head).split()]
+        if not words:
+            return nxt[0]  # "قصفت الطائرات مواقع في ليبيا، مدينة سرت تحديدا"
+        first = words[0]
+        if first.startswith("و") and first[1:] in LINK_PREPS or first in APPOSITION_WORDS:
+            if len(words) <= 4:
+                return nxt[0]
+        return None
 
     @staticmethod
     def _in_organisation_name(text: str, m: Mention) -> bool:

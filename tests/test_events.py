@@ -604,3 +604,55 @@ def test_the_non_event_articles_give_no_events(gaz):
         doc = parse_article(Article(f.stem, f.read_text(encoding="utf-8"), published=pub), gaz)
         found += [(f.name, e["type"], e["sentence"][:60]) for e in doc["events"]]
     assert len(found) <= 0, found
+
+
+# -- a clause located at a country borrows no town; unarmed crowds storming protest ----------
+@pytest.mark.parametrize("text", [
+    # the withdrawal is "من ليبيا"; Tripoli is where the envoy spoke (one clause, town before)
+    "وأكد المبعوث الأممي في طرابلس ضرورة العمل على انسحاب المرتزقة من ليبيا.",
+    # the meeting is in Sabha; the withdrawal discussed is from the country (another clause)
+    "التقى رئيس المجلس الرئاسي وفدا أمميا في مدينة سبها، وبحثا انسحاب القوات الأجنبية من ليبيا.",
+    # a takeover "في ليبيا" next to a clash of another verb in Gharyan: not at Gharyan
+    "أعلنت قوات حفتر السيطرة على مواقع جديدة في ليبيا، فيما هدأت الأوضاع في مدينة غريان.",
+])
+def test_a_clause_whose_only_place_is_the_country_borrows_no_town(extract_f, text):
+    out = extract_f(text, date(2021, 3, 10))
+    assert not [e for e in out.events if e.type in ("withdrawal", "territory_taken")], \
+        _types(out)
+
+
+@pytest.mark.parametrize("text,type_,place", [
+    # "و" + a preposition continues the same verb: the town is the takeover's place too
+    ("سيطرت قوات حفتر على مواقع عسكرية في ليبيا، وعلى مدينة غريان.", "territory_taken",
+     "Gharyan"),
+    # an apposition narrows the country to the town
+    ("قصفت طائرات حربية مواقع في ليبيا، وتحديدا في مدينة سرت.", "airstrike", "Sirte"),
+    # the clause's own town still wins over the country named with it
+    ("شنت قوات حفتر هجوما على مدينة غريان، وعلى مواقع أخرى في ليبيا.", "attack", "Gharyan"),
+])
+def test_a_country_clause_linked_to_a_town_clause_takes_the_town(extract_f, text, type_, place):
+    assert (type_, place) in _types(extract_f(text, date(2020, 4, 10)))
+
+
+@pytest.mark.parametrize("text,place", [
+    ("اقتحمت الجماهير الغاضبة مقر المجلس البلدي في مدينة الزاوية.", "Al Zawiyah"),
+    ("اقتحم شبان غاضبون مبنى مديرية الأمن في مدينة سبها.", "Sabha"),
+    ("واقتحم أهالي المنطقة مقر الشركة المشغلة في مدينة أوباري.", "Awbari"),
+    ("اقتحم عشرات المحتجين مقر الحكومة المؤقتة في مدينة البيضاء.", "Bayda"),
+    ("وقال شهود إن الجماهير الغاضبة اقتحمت مبنى البلدية في مدينة الخمس.", "Khoms"),
+])
+def test_an_unarmed_crowd_storming_a_building_is_a_protest(extract_f, text, place):
+    out = extract_f(text, date(2022, 7, 2))
+    assert [(e.type, e.place.place.name_en, e.actors) for e in out.events] == [
+        ("protest", place, ["protesters"])]
+
+
+@pytest.mark.parametrize("text", [
+    "اقتحمت مجموعة مسلحة مقر المجلس البلدي في مدينة الزاوية.",
+    "اقتحم مسلحون غاضبون مقر الحكومة المؤقتة في مدينة البيضاء.",
+    "اقتحمت قوات حفتر منازل السكان في مدينة غريان.",
+    "اقتحمت قوة من الكتيبة مقر الشركة في مدينة أوباري.",
+])
+def test_an_armed_group_storming_stays_a_storming(extract_f, text):
+    out = extract_f(text, date(2022, 7, 2))
+    assert [e.type for e in out.events] == ["storming"]
