@@ -456,17 +456,24 @@ def _number(w: str) -> int | None:
     return int(w) if w.isdigit() else _NUM_WORDS.get(w)
 
 
+@lru_cache(maxsize=65536)
+def _casualty_word(w: str) -> tuple[str | None, bool]:
+    """("killed" / "injured" / None, whether its number comes after it) of one word."""
+    stems = {s for _, s in proclitic_splits(w)}
+    what = "killed" if stems & _KILLED else "injured" if stems & _INJURED else None
+    return what, bool(stems & _LEADING)
+
+
 def casualties(words: list[str]) -> tuple[int | None, int | None]:
     """(fatalities, injuries) stated in a sentence's normalised words: "24 قتيلا", "مقتل 24
     شخصا وجرح 150 آخرين", "أكثر من 40 داعشيا", "عشرات القتلى" (12, ACLED's convention)."""
     found: dict[str, int | None] = {"killed": None, "injured": None}
     used: set[int] = set()
     for i, w in enumerate(words):
-        stems = {s for _, s in proclitic_splits(w)}
-        what = "killed" if stems & _KILLED else "injured" if stems & _INJURED else None
+        what, leading = _casualty_word(w)
         if what is None or found[what] is not None:
             continue
-        if stems & _LEADING:
+        if leading:
             order = [i + 1, i + 2]
         else:
             order = [i - 1, i - 2, i + 1]
@@ -504,6 +511,14 @@ _MERGING = {("fight", "control"), ("control", "fight"), ("control", "control"),
 
 # Reports of fighting and of ground changing hands at one place on one day are one incident.
 _GROUP = {"fight": "ground", "control": "ground"}
+
+_TRIGGER_FORMS = frozenset(TRIGGERS)
+_SPEAKER_OR_PLAN = SPEAKER_WORDS | PLAN
+_DENIAL_OR_PLAN = DENIAL | PLAN
+# Every form that can make a word a trigger (TRIGGERS, the first word of PHRASES, the killing
+# cues): a word without any of them is no trigger, and the per-word checks skip it.
+_TRIGGER_CUES = frozenset(TRIGGERS).union(*(p[0] for p in PHRASES), KILLED_VERBS, DEATH_NOUNS,
+                                          MET_DEATH)
 
 
 def _trigger_at(stems: list[frozenset[str]], words: list[str], i: int
@@ -556,7 +571,6 @@ def _distinct(ids) -> list[str]:
 
 
 @lru_cache(maxsize=131072)
-@lru_cache(maxsize=65536)
 def _word_forms(word: str) -> frozenset[str]:
     """A word without its proclitics, and without its article: trigger and cue lists are
     written bare (اشتباكات matches الاشتباكات, والاشتباكات, بالاشتباكات)."""
@@ -698,6 +712,12 @@ _CLAUSE_BREAK = re.compile(r"[،,;:؛]|\s(?:بينما|فيما|في حين|كم
 _STRONG_BREAK = re.compile(r"[;؛]|\s(?:بينما|فيما|في حين|كما|لكن|إلا أن)\s")
 
 
+@lru_cache(maxsize=65536)
+def _organisation_word(form: str) -> bool:
+    """A reading of `form` is "التنظيم" (ORGANISATION)."""
+    return bool({st for _, st in proclitic_splits(form)} & ORGANISATION)
+
+
 class EventExtractor:
     """Events of one article from its text and resolved mentions."""
 
@@ -744,6 +764,8 @@ class EventExtractor:
             if is_heading(sentence) or _is_title_line(text, s_start, s_end):
                 continue
             stems = [_word_forms(w) for w in words]
+            # every form of the sentence, for the checks of a word list against all its words
+            forms = frozenset().union(*stems)
             # clause of each position: count the clause breaks before it (once per sentence)
             breaks = [b.start() + s_start for b in _CLAUSE_BREAK.finditer(sentence)]
             actor_mentions = all_actors[bisect_left(actor_starts, s_start):
@@ -752,7 +774,7 @@ class EventExtractor:
             acting = [a for a in actor_mentions if id(a) not in speakers]
             actors = _distinct(a.faction_id for a in acting) if actor_mentions else last_actors
             armed = [f for f in actors if f not in UNARMED]
-            if armed and not self._aside(stems, words):
+            if armed and not self._aside(stems, words, forms):
                 # a sentence without a named party continues the last one, placed or not
                 # ("وكان حفتر قال ... معركة ... . مؤكدا تصميمه على مواصلة حملته ... في
                 # بنغازي"); a visit or a plan told in passing does not take over
@@ -768,55 +790,64 @@ class EventExtractor:
             else:
                 recalled = {}
             # the report continues: no time of its own, no marker of background
-            background = any(st & BACKGROUND for st in stems)
+            background = not forms.isdisjoint(BACKGROUND)
             inherited = carry if not time_words and not background else None
             strong = [b.start() + s_start for b in _STRONG_BREAK.finditer(sentence)]
-            standing = [i for i, st in enumerate(stems) if st & STANDING]
+            standing = [i for i, st in enumerate(stems) if st & STANDING] \
+                if not forms.isdisjoint(STANDING) else []
             if standing and actors:
                 for m in places:
                     if m.start - s_start > toks[standing[0]][1] and not m.place.is_area:
                         out.control.append(ControlRecord(m, actors[0], published, sentence,
                                                          s_start, s_end))
                 continue
-            actors_by_clause: dict[int, list[str]] = {}
-            for a in acting:
-                actors_by_clause.setdefault(bisect_right(breaks, a.start),
-                                            []).append(a.faction_id)
-            protest_clauses = {bisect_right(breaks, s_start + toks[i][1])
-                               for i, st in enumerate(stems)
-                               if not _PROTEST_TRIGGERS.isdisjoint(st)}
-            protest_clauses |= {bisect_right(breaks, a.start) for a in acting
-                                if a.faction_id == "protesters"}
-            usable = [m for m in places if m.place.kind != "country"
-                      and not self._in_organisation_name(text, m)]
-            # a country (or a region wider than a district) named in a clause is that clause's
-            # place even though it is never an event place itself (see _place_for)
-            wide = [m for m in places if m.place.kind in ("country", "region")
-                    and not self._in_organisation_name(text, m)]
-            not_here = {id(m): _not_here(text, m) for m in usable}
-            for k, m in enumerate(usable):
-                # a locator needs the place it locates within the few words before it
-                if not_here[id(m)] == "locator" and not (
-                        k > 0 and not usable[k - 1].place.is_area
-                        and usable[k - 1].place.id != m.place.id
-                        and len(text[usable[k - 1].end:m.start].split()) <= 8):
-                    not_here[id(m)] = None
-            _spread(text, usable, not_here)
-            # "تعزيزات من مصراتة والزنتان": every town of the list after "من" is an origin
-            origins: set[int] = set()
-            for m in usable:
-                if _after_word(text, m, "من") or _after_word(text, m, "ومن") or (
-                        origins and m.text.startswith("و") and any(
-                        id(o) in origins and 0 <= m.start - o.end <= 2 for o in usable)):
-                    origins.add(id(m))
-            same_time = any(stems[k] & SAME_TIME[0] and stems[k + 1] & SAME_TIME[1]
+            # the words that may be a trigger: a sentence without any reports no event
+            cues = [i for i, st in enumerate(stems) if not st.isdisjoint(_TRIGGER_CUES)] \
+                if not forms.isdisjoint(_TRIGGER_CUES) else []
+            if cues:
+                tok_clause = [bisect_right(breaks, s_start + t[1]) for t in toks]
+                actors_by_clause: dict[int, list[str]] = {}
+                for a in acting:
+                    actors_by_clause.setdefault(bisect_right(breaks, a.start),
+                                                []).append(a.faction_id)
+                protest_clauses = {bisect_right(breaks, s_start + toks[i][1])
+                                   for i, st in enumerate(stems)
+                                   if not _PROTEST_TRIGGERS.isdisjoint(st)}
+                protest_clauses |= {bisect_right(breaks, a.start) for a in acting
+                                    if a.faction_id == "protesters"}
+                usable = [m for m in places if m.place.kind != "country"
+                          and not self._in_organisation_name(text, m)]
+                # a country (or a region wider than a district) named in a clause is that clause's
+                # place even though it is never an event place itself (see _place_for)
+                wide = [m for m in places if m.place.kind in ("country", "region")
+                        and not self._in_organisation_name(text, m)]
+                not_here = {id(m): _not_here(text, m) for m in usable}
+                for k, m in enumerate(usable):
+                    # a locator needs the place it locates within the few words before it
+                    if not_here[id(m)] == "locator" and not (
+                            k > 0 and not usable[k - 1].place.is_area
+                            and usable[k - 1].place.id != m.place.id
+                            and len(text[usable[k - 1].end:m.start].split()) <= 8):
+                        not_here[id(m)] = None
+                _spread(text, usable, not_here)
+                # "تعزيزات من مصراتة والزنتان": every town of the list after "من" is an origin
+                origins: set[int] = set()
+                for m in usable:
+                    if _after_word(text, m, "من") or _after_word(text, m, "ومن") or (
+                            origins and m.text.startswith("و") and any(
+                            id(o) in origins and 0 <= m.start - o.end <= 2 for o in usable)):
+                        origins.add(id(m))
+                same_time = not forms.isdisjoint(SAME_TIME[0]) \
+                    and not forms.isdisjoint(SAME_TIME[1]) \
+                    and any(stems[k] & SAME_TIME[0] and stems[k + 1] & SAME_TIME[1]
                             for k in range(len(stems) - 1))
-            by_clause: dict[int, list[Mention]] = {}
-            for m in usable:
-                by_clause.setdefault(bisect_right(breaks, m.start), []).append(m)
+                by_clause: dict[int, list[Mention]] = {}
+                for m in usable:
+                    by_clause.setdefault(bisect_right(breaks, m.start), []).append(m)
             found: dict[str, Event] = {}  # place id -> this sentence's event there
             struck: set[str] = set()  # places this sentence reports struck from afar
-            for i, st in enumerate(stems):
+            for i in cues:
+                st = stems[i]
                 type_, key = _trigger_at(stems, words, i)
                 if key is not None and not self._gate_ok(key, stems, words, i, acting):
                     continue
@@ -853,10 +884,9 @@ class EventExtractor:
                     continue  # "خرج محتجون عقب اختطاف ...": the cause of the report
                 # a threat or plan in an earlier clause joined by "و" + a past verb does not
                 # govern this one: "وتوعد قادة الجيش بالرد، وأعلنوا النفير العام في ..."
-                lo = next((k for k, t in enumerate(toks)
-                           if bisect_right(breaks, t[1] + s_start)
-                           == bisect_right(breaks, s_start + toks[i][1])), 0)
-                if self._not_concrete(stems, i, lo if self._new_report(words, lo) else 0, lo):
+                lo = tok_clause.index(tok_clause[i])  # the first word of the trigger's clause
+                if self._not_concrete(stems, i, lo if self._new_report(words, lo) else 0, lo,
+                                      forms):
                     continue
                 if i > 0 and stems[i - 1] & DEMONSTRATIVES:
                     continue  # "هذه المواجهات": the article recalls what it reported
@@ -1305,7 +1335,7 @@ class EventExtractor:
         taken = [(a.start, a.end) for a in actors]
         extra = []
         for form, start, end in tokens:
-            if not {st for _, st in proclitic_splits(form)} & ORGANISATION:
+            if not _organisation_word(form):
                 continue
             if any(a <= start < b for a, b in taken):
                 continue  # part of a name ("تنظيم الدولة")
@@ -1315,13 +1345,16 @@ class EventExtractor:
         return sorted([*actors, *extra], key=lambda a: a.start) if extra else actors
 
     @staticmethod
-    def _aside(stems: list[frozenset[str]], words: list[str]) -> bool:
+    def _aside(stems: list[frozenset[str]], words: list[str],
+               forms: frozenset[str] | None = None) -> bool:
         """A sentence that speaks of no fighting (no trigger, no aircraft) and tells of a
         meeting, a call, a plan or another subject ("من جانب آخر، أعلن ... الناتو ... بهدف
         بناء جيش"): its parties are not the ones the next sentence continues with."""
-        if any(x in TRIGGERS for st in stems for x in st) or any(st & AIR_WORDS for st in stems):
+        if forms is None:
+            forms = frozenset().union(*stems)
+        if not forms.isdisjoint(_TRIGGER_FORMS) or not forms.isdisjoint(AIR_WORDS):
             return False
-        if any(st & (SPEAKER_WORDS | PLAN) for st in stems):
+        if not forms.isdisjoint(_SPEAKER_OR_PLAN):
             return True
         return any(w in ("اخر", "اخري") and k > 0 and words[k - 1] in SHIFT_WORDS
                    for k, w in enumerate(words))
@@ -1332,6 +1365,8 @@ class EventExtractor:
         call (SPEAKER_WORDS) a few words before them in the same clause: "بينما نفى اللواء
         المتقاعد خليفة حفتر أن ...", "بعد يوم من تنديد المؤتمر بالحملة"."""
         out: set[int] = set()
+        if not actor_mentions:
+            return out
         starts = [t[1] + s_start for t in toks]
         for a in actor_mentions:
             k = bisect_left(starts, a.start)
@@ -1367,15 +1402,19 @@ class EventExtractor:
             _word_forms(words[k]) & NEW_REPORT
 
     @staticmethod
-    def _not_concrete(stems: list[set[str]], i: int, lo: int = 0, clause: int = 0) -> bool:
+    def _not_concrete(stems: list[set[str]], i: int, lo: int = 0, clause: int = 0,
+                      forms: frozenset[str] | None = None) -> bool:
         """A denial, plan, threat or diplomatic word governs the trigger (within the few words
-        before it, from `lo` on), or the trigger is a noun of a future operation."""
-        window = stems[max(lo, i - 10):i]
-        for st in window:
-            if st & DENIAL or st & PLAN:
-                return True
+        before it, from `lo` on), or the trigger is a noun of a future operation. `forms`:
+        the union of `stems`, when the caller has it (lists none of them holds are skipped)."""
+        if forms is None or not forms.isdisjoint(_DENIAL_OR_PLAN):
+            window = stems[max(lo, i - 10):i]
+            for st in window:
+                if st & DENIAL or st & PLAN:
+                    return True
         # a negation stays in its clause: "دون وقوع أضرار بشرية، كما استهدف تفجير آخر ..."
-        if any(st & NEGATION for st in stems[max(clause, i - 6):i]):
+        if (forms is None or not forms.isdisjoint(NEGATION)) \
+                and any(st & NEGATION for st in stems[max(clause, i - 6):i]):
             return True  # "لن تستعيد السيطرة", "لا يستقيم ... إلا بالسيطرة"
         if i + 1 < len(stems) and any(x.startswith("ال") for x in stems[i]) and (
                 stems[i + 1] & NEGATION or stems[i + 1] & PLAN):
@@ -1384,7 +1423,8 @@ class EventExtractor:
             return True  # "غرفة عمليات تحرير سرت": a name
         if any(st & CESSATION for st in stems[max(0, i - 2):i]):
             return True  # "وتوقفت الاشتباكات": fighting ended
-        for j in range(max(0, i - 6), min(len(stems) - 1, i + 6)):
+        for j in range(max(0, i - 6), min(len(stems) - 1, i + 6)) \
+                if forms is None or SINCE in forms else ():
             nxt = stems[j + 1]
             if SINCE in stems[j] and (nxt & SPAN_WORDS or any(
                     x.isdigit() and len(x) == 4 for x in nxt)):

@@ -158,8 +158,11 @@ class Factions:
         toks = tokenize(text) if tokens is None else tokens
         ntok = len(toks)
         candidates: list[tuple[int, int, Alias, float]] = []  # (first token, tokens, alias, conf)
+        cache = self._word_cache  # _readings' cache, looked up here first (most words miss)
         for i in range(ntok):
-            readings = self._readings(toks[i][0])
+            readings = cache.get(toks[i][0])
+            if readings is None:
+                readings = self._readings(toks[i][0])
             if not readings:
                 continue
             found = None
@@ -214,7 +217,8 @@ def _splits(form: str) -> tuple[tuple[int, str], ...]:
 
 def _adjacent(toks, text: str, i: int, n: int) -> bool:
     for j in range(i, i + n - 1):
-        if not _GAP_OK.fullmatch(text[toks[j][2]:toks[j + 1][1]]):
+        gap = text[toks[j][2]:toks[j + 1][1]]
+        if gap != " " and not _GAP_OK.fullmatch(gap):
             return False
     return True
 
