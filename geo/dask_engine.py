@@ -64,13 +64,6 @@ def gazetteer_fingerprint(gazetteer) -> str:
     return h.hexdigest()[:16]
 
 
-@lru_cache(maxsize=4)
-def _preparer(gazetteer):
-    from geo.ingest import Ingester
-
-    return Ingester(None, gazetteer)  # only its `prepare` (districts by spatial join) is used
-
-
 def worker_address() -> str:
     """The address of the Dask worker running this code (host:pid outside a worker)."""
     try:
@@ -84,10 +77,11 @@ def worker_address() -> str:
 def process_partition(items: list[dict], gazetteer_path: str | None = None,
                       prepare: bool = True) -> dict:
     """Run on a worker: `process_article` over `items` ({key, doc, text, published}), and
-    `Ingester.prepare` when `prepare`. An article the pipeline fails on comes back as
+    `geo.ingest.prepare` when `prepare`. An article the pipeline fails on comes back as
     `{"key", "error"}`; the others as `{"key", "id", "parsed"}`. Also returns the worker's
     address, pipeline version, gazetteer fingerprint and the seconds spent."""
     from geo import pipeline
+    from geo.ingest import prepare as prepare_parsed
 
     start = time.perf_counter()
     gaz = pipeline.default_gazetteer(gazetteer_path)
@@ -95,7 +89,7 @@ def process_partition(items: list[dict], gazetteer_path: str | None = None,
     for item in items:
         try:
             out = pipeline.process_article(item, gaz)
-            parsed = _preparer(gaz).prepare(out["parsed"]) if prepare else out["parsed"]
+            parsed = prepare_parsed(out["parsed"], gaz) if prepare else out["parsed"]
             results.append({"key": item["key"], "id": out["id"], "parsed": parsed})
         except Exception as exc:  # noqa: BLE001 -- one article must not take the partition down
             results.append({"key": item["key"], "error": f"{type(exc).__name__}: {exc}"})

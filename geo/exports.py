@@ -31,12 +31,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.store import LISTING_COLUMNS, open_store
+from geo.regions import CRS, DISTRICTS_GEOJSON, name_key, region_names
+from geo.store import LISTING_COLUMNS, date_range_sql, open_store
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "gazetteer" / "data"
-DISTRICTS_GEOJSON = DATA_DIR / "districts.geojson"
-REGION_ALIASES_CSV = DATA_DIR / "region_aliases.csv"
-CRS = "EPSG:4326"
 DECIMALS = 6
 
 # ACLED's event types for our families.
@@ -87,35 +84,14 @@ def districts() -> gpd.GeoDataFrame:
     return gdf[["iso_code", "name_en", "name_ar", "geometry"]].to_crs(CRS)
 
 
-def _key(name: str) -> str:
-    from geo.text import normalize_name
-
-    return (normalize_name(name) or name.strip()).casefold()
-
-
-@lru_cache(maxsize=1)
-def _region_names() -> dict[str, tuple[str, str]]:
-    """{normalised name: (iso code, display name)} from districts.geojson and region_aliases.csv."""
-    names: dict[str, tuple[str, str]] = {}
-    d = districts()
-    for iso, en, ar in zip(d["iso_code"], d["name_en"], d["name_ar"]):
-        for n in (iso, en, ar):
-            names.setdefault(_key(n), (iso, n))
-    if REGION_ALIASES_CSV.exists():
-        with open(REGION_ALIASES_CSV, encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                names.setdefault(_key(row["alias"]), (row["iso_code"], row["alias"]))
-    return names
-
-
 def resolve_region(name: str) -> str:
     """The ISO 3166-2:LY code of a district given by code (LY-TB) or by its English or Arabic
     name (case-insensitive, Arabic spelling variants folded); ExportError listing close names."""
-    names = _region_names()
-    hit = names.get(_key(name))
+    names = region_names()
+    hit = names.get(name_key(name))
     if hit:
         return hit[0]
-    close = difflib.get_close_matches(_key(name), list(names), n=5, cutoff=0.5)
+    close = difflib.get_close_matches(name_key(name), list(names), n=5, cutoff=0.5)
     shown = [f"{names[c][1]} ({names[c][0]})" for c in close]
     hint = f"; close names: {', '.join(shown)}" if shown else \
         f"; districts: {', '.join(sorted(districts()['iso_code']))}"
@@ -250,19 +226,6 @@ def events_layer(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["actors"] = pd.Series([";".join(a or []) for a in out["actors"]], index=out.index,
                               dtype="object")
     return gpd.GeoDataFrame(_typed(pd.DataFrame(out)), geometry="geometry", crs=CRS)
-
-
-def date_range_sql(since_expr: str, until_expr: str, since: str | None, until: str | None
-                   ) -> tuple[list[str], list[str]]:
-    """SQL conditions, and their bound parameters, for a date range (either end may be open)."""
-    where, params = [], []
-    if since:
-        where.append(f"{since_expr} >= ?")
-        params.append(since)
-    if until:
-        where.append(f"{until_expr} <= ?")
-        params.append(until)
-    return where, params
 
 
 def _select_rows(db, sql: str, where: list[str], params: list, order: str = "") -> list[dict]:

@@ -78,6 +78,16 @@ def _as_article(stored: StoredArticle) -> Article:
                    published=stored.published, source=stored.source, title=stored.title)
 
 
+def prepare(parsed: dict, gazetteer, regions=None) -> dict:
+    """The pipeline output as it is stored: every event's district by spatial join with the
+    regions (the gazetteer's districts by default; a point on a border keeps the gazetteer's
+    district of the two)."""
+    from geo.regions import assign_districts, load_regions
+
+    assign_districts(parsed.get("events", []), regions or load_regions(), gazetteer)
+    return parsed
+
+
 class Ingester:
     """Feeds articles through `parse_article` into one store (`geo.store.open_store`)."""
 
@@ -89,14 +99,8 @@ class Ingester:
         self.regions = regions  # district polygons (geo.regions); the gazetteer's by default
 
     def prepare(self, parsed: dict) -> dict:
-        """The pipeline output as it is stored: every event's district by spatial join with
-        the regions (a point on a border keeps the gazetteer's district of the two)."""
-        from geo.regions import assign_districts, load_regions
-
-        if self.regions is None:
-            self.regions = load_regions()
-        assign_districts(parsed.get("events", []), self.regions, self.gazetteer)
-        return parsed
+        """`prepare(parsed, ...)` with this ingest's gazetteer and regions."""
+        return prepare(parsed, self.gazetteer, self.regions)
 
     def add(self, article: Article, *, force: bool = False) -> str:
         """Store one article; its status: new | reprocessed | unchanged | failed."""

@@ -269,6 +269,16 @@ class PostgisStore(_Store):
             args.append(area.geometry.wkb)
         return " AND ".join(conds), args
 
+    def area_only(self, bounds, columns: list[str]) -> list[tuple]:
+        """Rows (tuples of `columns`) of the area-only events (geo_precision 3; partial GiST
+        index) whose point lies in `bounds`."""
+        cols = ", ".join(f'e."{c}"' for c in columns)
+        box_sql, args = self._area_sql(bounds, None)
+        cur = self.conn.raw.cursor()
+        cur.execute(to_pyformat(f"SELECT {cols} FROM events e WHERE {box_sql} "
+                                "AND e.geo_precision = 3"), args)
+        return [tuple(_plain(v) for v in row) for row in cur.fetchall()]
+
     def count_points(self, bounds, area) -> int:
         """The number of point events (not area-only) in `area`, counted by PostGIS (a
         radius to within a millimetre, as geo.query's own test: PostGIS and pyproj compute

@@ -502,7 +502,7 @@ def _count(store, bounds, area: QueryArea, gaz, regions: Regions) -> int:
     else:
         n = store.count_points(bounds, area)
         rows = []
-        areas = store.fetch_events(bounds, ["e.geo_precision = 3"], [], _COUNT_COLUMNS, None)
+        areas = store.area_only(bounds, _COUNT_COLUMNS)
     df = pd.DataFrame.from_records(list(rows) + list(areas), columns=_COUNT_COLUMNS,
                                    coerce_float=True)
     hit, _ = _select(df, area, Filters(), gaz, regions)

@@ -40,17 +40,23 @@ def name_key(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _aliases() -> dict[str, str]:
-    """{normalised alias: ISO code}: district names and codes, then region_aliases.csv."""
-    out: dict[str, str] = {}
+def region_names() -> dict[str, tuple[str, str]]:
+    """{normalised name: (ISO code, the name as written)}: district codes and English and Arabic
+    names, then region_aliases.csv (Tobruk -> LY-BU)."""
+    out: dict[str, tuple[str, str]] = {}
     d = gpd.read_file(DISTRICTS_GEOJSON)
     for iso, en, ar in zip(d["iso_code"], d["name_en"], d["name_ar"]):
         for n in (iso, en, ar):
-            out.setdefault(name_key(n), iso)
+            out.setdefault(name_key(n), (iso, n))
     with open(REGION_ALIASES_CSV, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            out.setdefault(name_key(row["alias"]), row["iso_code"])
+            out.setdefault(name_key(row["alias"]), (row["iso_code"], row["alias"]))
     return out
+
+
+def _aliases() -> dict[str, str]:
+    """{normalised alias: ISO code}."""
+    return {k: iso for k, (iso, _) in region_names().items()}
 
 
 def iso_code_for(name: str) -> str | None:

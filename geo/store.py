@@ -632,16 +632,24 @@ class EventStore(_Store):
             conn.executemany("UPDATE events SET district = ? WHERE fid = ?", changes)
 
 
-def _date_range(since: str | None, until: str | None) -> tuple[str, list[str]]:
-    """The condition on `e.date` (always true when both ends are open) and its parameters."""
-    conds, params = ["e.date IS NOT NULL"], []
+def date_range_sql(since_expr: str, until_expr: str, since: str | None, until: str | None
+                   ) -> tuple[list[str], list[str]]:
+    """SQL conditions, and their bound parameters, for a date range (either end may be open)."""
+    where, params = [], []
     if since:
-        conds.append("e.date >= ?")
+        where.append(f"{since_expr} >= ?")
         params.append(since)
     if until:
-        conds.append("e.date <= ?")
+        where.append(f"{until_expr} <= ?")
         params.append(until)
-    return " AND ".join(conds), params
+    return where, params
+
+
+def _date_range(since: str | None, until: str | None) -> tuple[str, list[str]]:
+    """The condition on `e.date` (only dated events, either end may be open) and its
+    parameters."""
+    where, params = date_range_sql("e.date", "e.date", since, until)
+    return " AND ".join(["e.date IS NOT NULL", *where]), params
 
 
 def _split_sql(script: str) -> list[str]:
