@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import gc
 import json
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,6 +46,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from geo.columns import event_columns, take_rows
 from geo.exports import date_range_sql, json_ready
 from geo.regions import (
     CRS,
@@ -55,12 +59,24 @@ from geo.regions import (
     name_key,
     region_districts,
 )
-from geo.store import LISTING_COLUMNS, StoreError, open_store
+from geo.store import LISTING_COLUMNS, EventStore, StoreError, open_store
 
 GEOD = Geod(ellps="WGS84")
 # A point computed at exactly N km comes back from Geod.inv a few nanometres off.
 DISTANCE_TOLERANCE_M = 1e-6
 QUERY_COLUMNS = LISTING_COLUMNS + ["place_id", "area_only"]
+_TEXT_COLUMNS = [c for c in QUERY_COLUMNS if c not in (
+    "lat", "lon", "confidence", "geo_precision", "fatalities", "injuries", "actors", "area_only")]
+SPHERE_M = 6_371_008.8  # mean Earth radius (IUGG)
+SPHERE_MARGIN = 0.02  # the sphere's distances differ from WGS84's by less than 0.6 %
+
+
+def _sphere_m(lon0: float, lat0: float, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres on the mean sphere (haversine), vectorised."""
+    p0, p = math.radians(lat0), np.radians(lat)
+    h = (np.sin((p - p0) / 2) ** 2
+         + math.cos(p0) * np.cos(p) * np.sin(np.radians(lon - lon0) / 2) ** 2)
+    return 2 * SPHERE_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
 # -- the query area ------------------------------------------------------------------------------
@@ -93,9 +109,17 @@ class QueryArea:
 
     def covers_points(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         if self.kind == "radius":
+            # the great-circle distance on a sphere is within 0.6 % of the geodesic one on
+            # WGS84: only points near the circle need the (slow) geodesic test
             clon, clat = self.center
-            _, _, dist = GEOD.inv(np.full(lon.shape, clon), np.full(lat.shape, clat), lon, lat)
-            return dist <= self.radius_m + DISTANCE_TOLERANCE_M
+            rough = _sphere_m(clon, clat, lon, lat)
+            out = rough <= self.radius_m * (1 - SPHERE_MARGIN)
+            near = np.flatnonzero(~out & (rough <= self.radius_m * (1 + SPHERE_MARGIN) + 1))
+            if near.size:
+                _, _, dist = GEOD.inv(np.full(near.size, clon), np.full(near.size, clat),
+                                      lon[near], lat[near])
+                out[near] = dist <= self.radius_m + DISTANCE_TOLERANCE_M
+            return out
         return shapely.intersects_xy(self.geometry, lon, lat)
 
     def covers_area(self, area_codes: tuple[str, ...], area_geom: BaseGeometry | None) -> bool:
@@ -364,16 +388,21 @@ class Filters:
         return where, params
 
 
+@cache
+def _known_factions():
+    from geo.factions import load_factions
+
+    return load_factions()
+
+
 def make_filters(*, factions=(), types=(), since=None, until=None,
                  min_confidence=None) -> Filters:
     """Checked filters: known faction ids and event types/families, dates in order."""
     from geo.events import FAMILY
-    from geo.factions import load_factions
 
-    known = load_factions()
     factions = tuple(factions or ())
     for f in factions:
-        if known.get(f) is None:
+        if _known_factions().get(f) is None:
             raise QueryError(f"unknown faction {f!r} (ids as in geo/data/factions.json, "
                              "e.g. LNA, GNA)")
     types = tuple(types or ())
@@ -509,6 +538,82 @@ def _count(store, bounds, area: QueryArea, gaz, regions: Regions) -> int:
     return n + int(hit.sum())
 
 
+# -- the columnar copy (geo.columns) ---------------------------------------------------------------
+def _filter_mask(df: pd.DataFrame, filters: Filters) -> np.ndarray:
+    """`Filters.sql()` without its coarse faction test, on a DataFrame (NULLs fail, as in SQL)."""
+    ok = np.ones(len(df), bool)
+    if filters.since:
+        ok &= (df["date"] >= filters.since).fillna(False).to_numpy(bool)
+    if filters.until:
+        ok &= (df["date"] <= filters.until).fillna(False).to_numpy(bool)
+    if filters.types:
+        from geo.events import FAMILY
+
+        types = [t for t in filters.types if t in FAMILY]
+        fams = [t for t in filters.types if t not in FAMILY]
+        ok &= (df["type"].isin(types) | df["family"].isin(fams)).to_numpy(bool)
+    if filters.min_confidence is not None:
+        ok &= (df["confidence"] >= filters.min_confidence).fillna(False).to_numpy(bool)
+    return ok
+
+
+def _select_columns(table, bounds, area: QueryArea, filters: Filters, gaz, regions: Regions
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers in `table` of the events that match, their area-only flags): candidates
+    by the search box on the exact lon/lat, then the same tests as the SQL path."""
+    lon = table.column("lon").to_numpy()
+    lat = table.column("lat").to_numpy()
+    w, s, e, n = bounds
+    cand = np.flatnonzero((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
+    need = []
+    if filters.factions:
+        need.append("actors")
+    if filters.since or filters.until:
+        need.append("date")
+    if filters.types:
+        need += ["type", "family"]
+    if filters.min_confidence is not None:
+        need.append("confidence")
+    if need:
+        keep = _filter_mask(take_rows(table.select(need), cand).to_pandas(), filters)
+        cand = cand[keep]
+    prec = table.column("geo_precision").to_numpy(zero_copy_only=False)[cand]
+    df = pd.DataFrame({"lon": lon[cand], "lat": lat[cand], "geo_precision": prec})
+    # place and district decide only city queries and area-only events: read them for those
+    named = np.arange(len(cand)) if area.kind == "city" else np.flatnonzero(prec == 3)
+    extra = take_rows(table.select(["place_id", "district"]), cand[named])
+    for c in extra.column_names:
+        col = np.full(len(cand), None, dtype=object)
+        col[named] = extra.column(c).to_numpy(zero_copy_only=False)
+        df[c] = pd.Series(col, dtype=object)
+    if filters.factions:
+        df["actors"] = pd.Series(take_rows(table.select(["actors"]), cand).column(0).to_numpy(
+            zero_copy_only=False), dtype=object)
+    hit, area_only = _select(df, area, filters, gaz, regions)
+    return cand[hit], area_only[hit]
+
+
+def _rows_from_columns(table, rows: np.ndarray, area_only: np.ndarray) -> pd.DataFrame:
+    """The chosen rows, ordered by date then id (undated last), as `_fetch` columns plus
+    `area_only`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = take_rows(table, rows)  # rows ascend: one take per block
+    dates = chosen.column("date")
+    day = pc.strptime(dates, format="%Y-%m-%d", unit="s", error_is_null=True)
+    lengths = pc.min_max(pc.utf8_length(dates)).as_py()
+    if day.null_count == dates.null_count and lengths["min"] in (None, 10) and lengths[
+            "max"] in (None, 10):  # every date a full ISO day: sort numbers, not text
+        keys = pa.table({"date": day.cast(pa.int64()), "id": chosen.column("id")})
+    else:
+        keys = chosen.select(["date", "id"])
+    order = pc.sort_indices(keys, sort_keys=[("date", "ascending"), ("id", "ascending")])
+    df = chosen.take(order).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    df["area_only"] = area_only[order.to_numpy()]
+    return df
+
+
 def _select(df: pd.DataFrame, area: QueryArea, filters: Filters, gaz,
             regions: Regions) -> tuple[np.ndarray, np.ndarray]:
     """(rows that match, rows that match as area-only events)."""
@@ -568,6 +673,40 @@ def _resolve_area(region, bbox, near, km, within, gaz, regions, region_kind) -> 
     return polygon_area(within)
 
 
+def _geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The query result from the chosen rows in order: `QUERY_COLUMNS`, actors as lists,
+    numbers typed, a point geometry."""
+    codes, sets = pd.factorize(df["actors"])  # few distinct sets; -1 for none
+    parsed = np.empty(len(sets) + 1, dtype=object)
+    parsed[:] = [json.loads(a) if isinstance(a, str) and a else [] for a in sets] + [[]]
+    df["actors"] = pd.Series(list(map(list, parsed[codes])), index=df.index, dtype=object)
+    df = df[QUERY_COLUMNS].reset_index(drop=True)
+    for c in ("lat", "lon", "confidence"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in ("geo_precision", "fatalities", "injuries"):
+        num = pd.to_numeric(df[c], errors="coerce")
+        df[c] = num.where(num == num.round()).astype("Int64")  # 2.5 deaths: unknown
+    df["area_only"] = df["area_only"].astype(bool)
+    for c in _TEXT_COLUMNS:  # one dtype whatever the path (an all-NULL column included)
+        df[c] = df[c].astype("str")
+    points = shapely.points(np.column_stack([df["lon"].to_numpy(), df["lat"].to_numpy()]))
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(points, crs=CRS))
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a result's objects are made: the 100,000 point and
+    list objects of a big result would otherwise start several full collections of everything
+    the process holds (the gazetteer included), tripling the time. Nothing made here is cyclic."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *, gaz=None,
               regions: Regions | None = None, count_only: bool = False):
     """Events of the store `db` in `area` that pass `filters`: a GeoDataFrame (or, with
@@ -584,26 +723,24 @@ def run_query(db: str | Path, area: QueryArea, filters: Filters | None = None, *
     columns = (["lon", "lat", "geo_precision", "place_id", "district"]
                + (["actors"] if filters.factions else []) if count_only
                else list(dict.fromkeys(["fid"] + QUERY_COLUMNS[:-1])))
-    with open_store(db, create=False) as store:
-        if count_only and not filters.sql()[0] and area.kind != "city":
+    with open_store(db, create=False) as store, _gc_paused():
+        table = event_columns(store) if isinstance(store, EventStore) else None
+        if table is not None:
+            rows, area_only = _select_columns(table, bounds, area, filters, gaz, regions)
+            if count_only:
+                return len(rows)
+            df = _rows_from_columns(table, rows, area_only)
+        elif count_only and not filters.sql()[0] and area.kind != "city":
             return _count(store, bounds, area, gaz, regions)
-        df = _fetch(store, bounds, filters, columns, area)
-    hit, area_only = _select(df, area, filters, gaz, regions)
-    if count_only:
-        return int(hit.sum())
-    df = df.loc[hit].copy()
-    df["area_only"] = area_only[hit]
-    actors = df["actors"].tolist()  # plain lists: iterating a pandas column is slow
-    parsed = {a: json.loads(a) if a else [] for a in set(actors)}  # few distinct sets
-    df["actors"] = [list(parsed[a]) for a in actors]
-    df = df.sort_values(["date", "id"], na_position="last", kind="stable")
-    df = df[QUERY_COLUMNS].reset_index(drop=True)
-    for c in ("lat", "lon", "confidence"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    for c in ("geo_precision", "fatalities", "injuries"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
-    df["area_only"] = df["area_only"].astype(bool)
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=CRS)
+        else:
+            df = _fetch(store, bounds, filters, columns, area)
+            hit, area_only = _select(df, area, filters, gaz, regions)
+            if count_only:
+                return int(hit.sum())
+            df = df.loc[hit].copy()
+            df["area_only"] = area_only[hit]
+            df = df.sort_values(["date", "id"], na_position="last", kind="stable")
+        gdf = _geodataframe(df)
     gdf.attrs["area"] = area.label
     gdf.attrs["note"] = area.note
     return gdf

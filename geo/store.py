@@ -258,6 +258,7 @@ def _schema_ddl() -> str:
     parts.append("CREATE INDEX idx_events_incident ON events(incident_id);")
     parts.append("CREATE INDEX idx_events_family_date ON events(family, date);")
     parts += [ddl + ";" for ddl in _QUERY_INDEXES]
+    parts += [ddl + ";" for ddl in _EVENT_BLOCKS_DDL]
     return "\n".join(parts)
 
 
@@ -267,6 +268,43 @@ def _schema_ddl() -> str:
 _QUERY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_events_precision ON events(geo_precision)",
     "CREATE INDEX IF NOT EXISTS idx_events_date_lonlat ON events(date, lon, lat)")
+
+
+# Which events changed, by block of 2**EVENT_BLOCK_BITS fids: every row written gives its
+# block a fresh random `version`, so a copy of a block made at one version (geo.columns) is
+# known current without reading the block again, whatever program wrote to the file. Random
+# rather than counted: a store deleted and made again at the same path, or two copies that
+# went on separately, never repeat a (block, version) pair.
+EVENT_BLOCK_BITS = 15
+_BLOCK_SET = ("INSERT INTO marsad_event_blocks (block, version) VALUES ({fid} >> {bits}, "
+              "random()) ON CONFLICT (block) DO UPDATE SET version = excluded.version;")
+_EVENT_BLOCKS_DDL = (
+    "CREATE TABLE IF NOT EXISTS marsad_event_blocks "
+    "(block INTEGER PRIMARY KEY, version INTEGER NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS marsad_event_blocks_insert AFTER INSERT ON events BEGIN "
+    + _BLOCK_SET.format(fid="NEW.fid", bits=EVENT_BLOCK_BITS) + " END",
+    "CREATE TRIGGER IF NOT EXISTS marsad_event_blocks_update AFTER UPDATE ON events BEGIN "
+    + _BLOCK_SET.format(fid="OLD.fid", bits=EVENT_BLOCK_BITS) + " "
+    + _BLOCK_SET.format(fid="NEW.fid", bits=EVENT_BLOCK_BITS) + " END",
+    "CREATE TRIGGER IF NOT EXISTS marsad_event_blocks_delete AFTER DELETE ON events BEGIN "
+    + _BLOCK_SET.format(fid="OLD.fid", bits=EVENT_BLOCK_BITS) + " END",
+)
+
+
+def _add_event_blocks(conn: sqlite3.Connection) -> None:
+    """The block table and its triggers, in a store made before they existed: every block
+    that holds events gets a version (one transaction)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for ddl in _EVENT_BLOCKS_DDL:
+            conn.execute(ddl)
+        conn.execute("INSERT OR IGNORE INTO marsad_event_blocks (block, version) "
+                     f"SELECT fid >> {EVENT_BLOCK_BITS}, random() FROM events "
+                     f"GROUP BY fid >> {EVENT_BLOCK_BITS}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -477,6 +515,11 @@ class EventStore(_Store):
                     self.conn.execute(ddl)
             except sqlite3.OperationalError:
                 pass  # a read-only file: queries still work, only slower
+            if "marsad_event_blocks" not in tables:
+                try:
+                    _add_event_blocks(self.conn)
+                except sqlite3.OperationalError:
+                    pass  # read-only: queries read the table itself (no column copy)
             return
         if not create:
             raise StoreError(f"{self.path} is not a Marsad event store (no events table)")

@@ -7,8 +7,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
-    """Keep every test away from the real user gazetteer (~/.local/share/marsad)."""
+    """Keep every test away from the real user gazetteer (~/.local/share/marsad) and the real
+    query cache (~/.cache/marsad)."""
     monkeypatch.setenv("MARSAD_HOME", str(tmp_path_factory.mktemp("marsad_home")))
+    monkeypatch.setenv("MARSAD_CACHE_DIR", str(tmp_path_factory.mktemp("marsad_cache")))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """geo/query.py and `marsad query`: districts, bbox, radius, polygons, hierarchy, filters.
 
-Every test that reads a store runs twice: against a GeoPackage and against PostGIS (a throwaway
-server started by tests/conftest.py), with the same expected answers."""
+Every test that reads a store runs three times, with the same expected answers: against a
+GeoPackage read through SQL, against the same GeoPackage read through its columnar copy
+(geo.columns, used here whatever the store's size), and against PostGIS (a throwaway server
+started by tests/conftest.py)."""
 
 import json
 import shutil
@@ -26,12 +28,31 @@ DERNA_CITY = "osm:n288493021"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-BACKENDS = ["gpkg", "postgis"]
+BACKENDS = ["gpkg", "columns", "postgis"]
+
+
+@pytest.fixture(autouse=True)
+def _columnar_copy(request, monkeypatch):
+    """Backend "columns": queries read the GeoPackage's columnar copy even for small stores;
+    "gpkg": they read the store through SQL. The other path fails the test if it is taken."""
+    spec = getattr(request.node, "callspec", None)
+    kind = next((v for v in (spec.params.values() if spec else ())
+                 if v in ("gpkg", "columns")), None)
+    if kind is None:
+        return
+    from geo import columns, query
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"backend {kind} took the other read path")
+
+    monkeypatch.setattr(columns, "MIN_EVENTS", 0 if kind == "columns" else 10**12)
+    for name in (("_fetch", "_count") if kind == "columns" else ("_select_columns",)):
+        monkeypatch.setattr(query, name, refuse)
 
 
 def new_store(kind: str, tmp_path_factory, request, name: str):
     """A path (GeoPackage) or URL (a fresh PostGIS database) for a store that does not exist."""
-    if kind == "gpkg":
+    if kind in ("gpkg", "columns"):
         return tmp_path_factory.mktemp(name) / f"{name}.gpkg"
     from pgserver import random_name
 
@@ -287,7 +308,7 @@ def test_date_bounds():
 # -- rejoin ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_rejoin_with_user_regions_is_transactional(backend, gaz, tmp_path, request):
-    db = write_synth(tmp_path / "copy.gpkg" if backend == "gpkg"
+    db = write_synth(tmp_path / "copy.gpkg" if backend in ("gpkg", "columns")
                      else request.getfixturevalue("pg_url"), gaz)
     d = gpd.read_file(ROOT / "gazetteer/data/districts.geojson")
     # a user file that puts Jafara inside Tripoli ("Tarabulus" maps to LY-TB)

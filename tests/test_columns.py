@@ -1,0 +1,219 @@
+"""geo/columns.py: the columnar copy of a GeoPackage store's events that big queries read.
+
+It is a cache, so what matters is that it is never stale (every kind of write to the store, by
+Marsad or another program, shows in the next query), that a damaged or unwritable cache costs
+speed but never an answer, and that queries answer exactly as they do from the store itself."""
+
+import sqlite3
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import columns
+from geo.articles import Article
+from geo.columns import event_columns
+from geo.query import query_events
+from geo.store import EVENT_BLOCK_BITS, EventStore, gpkg_point, open_store
+
+
+def _event(eid, lon, lat, **kw):
+    ev = {"id": eid, "lon": lon, "lat": lat, "place_id": None, "place_en": eid,
+          "district": "LY-TB", "type": "armed_clash", "family": "fight", "date": "2019-04-10",
+          "actors": ["LNA"], "confidence": 0.9, "geo_precision": 1, "in_libya": True,
+          "start": 0, "end": 1}
+    ev.update(kw)
+    return ev
+
+
+def _write(db, article_id, events):
+    with open_store(db) as store:
+        store.write_article(article_id, Article(f"{article_id}.txt", article_id),
+                            {"events": events}, "test")
+
+
+def _copy(db):
+    with EventStore(db, create=False) as store:
+        return event_columns(store)
+
+
+def _sql_ids(db):
+    with EventStore(db, create=False) as store:
+        return [r[0] for r in store.conn.execute("SELECT id FROM events ORDER BY fid")]
+
+
+def _files():
+    return sorted(p.name for p in columns.cache_root().glob("columns/*/*.arrow"))
+
+
+@pytest.fixture
+def always(monkeypatch):
+    """Copy every store, whatever its size."""
+    monkeypatch.setattr(columns, "MIN_EVENTS", 0)
+
+
+def test_small_stores_are_read_directly(tmp_path):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    assert _copy(db) is None
+    assert _files() == []
+
+
+def test_copy_follows_every_write(tmp_path, always):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88), _event("e2", 13.2, 32.9)])
+    t = _copy(db)
+    assert t.column("id").to_pylist() == ["e1", "e2"] == _sql_ids(db)
+    first = _files()
+    assert len(first) == 1
+
+    _write(db, "a2", [_event("e3", 15.0, 29.1, district="LY-JU")])  # an insert
+    t = _copy(db)
+    assert t.column("id").to_pylist() == ["e1", "e2", "e3"]
+    assert len(_files()) == 1 and _files() != first  # the old version is gone
+
+    with EventStore(db, create=False) as store:  # an update (as `marsad query --rejoin`)
+        fid = store.conn.execute("SELECT fid FROM events WHERE id = 'e2'").fetchone()[0]
+        store.update_districts([("LY-JI", fid)])
+    assert dict(zip(*_copy(db).select(["id", "district"]).to_pydict().values()))["e2"] == "LY-JI"
+
+    # a delete by another program (plain SQL, as QGIS or sqlite3 would do it)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM events WHERE id = 'e1'")
+    conn.commit()
+    conn.close()
+    assert _copy(db).column("id").to_pylist() == ["e2", "e3"] == _sql_ids(db)
+
+
+def test_only_changed_blocks_are_rebuilt(tmp_path, always):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    far = 2 << EVENT_BLOCK_BITS  # a fid two blocks further on
+    with EventStore(db, create=False) as store, store.transaction() as conn:
+        conn.execute("INSERT INTO events (fid, geom, id, article_id, lon, lat, geo_precision) "
+                     "VALUES (?, ?, 'far', 'a1', 14.0, 32.0, 1)", (far, gpkg_point(14.0, 32.0)))
+    assert _copy(db).column("id").to_pylist() == ["e1", "far"]
+    before = _files()
+    assert len(before) == 2
+    with EventStore(db, create=False) as store, store.transaction() as conn:
+        conn.execute("UPDATE events SET type = 'airstrike' WHERE id = 'far'")
+    t = _copy(db)
+    after = _files()
+    assert t.column("type").to_pylist() == ["armed_clash", "airstrike"]
+    assert before[0] == after[0] and before[1] != after[1]  # block 0 kept, block 2 rebuilt
+
+
+def test_a_new_store_at_the_same_path_is_not_served_the_old_copy(tmp_path, always):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("old", 13.18, 32.88)])
+    assert _copy(db).column("id").to_pylist() == ["old"]
+    db.unlink()
+    _write(db, "a1", [_event("new", 13.18, 32.88)])  # same path, same fids, other events
+    assert _copy(db).column("id").to_pylist() == ["new"]
+
+
+def test_damaged_file_is_rebuilt(tmp_path, always):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88), _event("e2", 13.2, 32.9)])
+    _copy(db)
+    (f,) = columns.cache_root().glob("columns/*/*.arrow")
+    f.write_bytes(f.read_bytes()[:100])
+    assert _copy(db).column("id").to_pylist() == ["e1", "e2"]
+    assert f.stat().st_size > 100
+
+
+def test_unusable_cache_warns_and_the_query_still_answers(tmp_path, always, monkeypatch, gaz):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv(columns.CACHE_ENV, str(blocker / "cache"))  # under a file: no mkdir
+    with pytest.warns(UserWarning, match="query cache not used"):
+        assert _copy(db) is None
+    with pytest.warns(UserWarning):
+        assert list(query_events(db, gazetteer=gaz, bbox="13,32,14,33")["id"]) == ["e1"]
+    monkeypatch.setenv(columns.CACHE_ENV, "off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _copy(db) is None
+
+
+def test_store_made_before_the_block_table_gets_it(tmp_path, always):
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    conn = sqlite3.connect(db)
+    conn.executescript("DROP TRIGGER marsad_event_blocks_insert; "
+                       "DROP TRIGGER marsad_event_blocks_update; "
+                       "DROP TRIGGER marsad_event_blocks_delete; "
+                       "DROP TABLE marsad_event_blocks;")
+    conn.close()
+    assert _copy(db).column("id").to_pylist() == ["e1"]  # opening the store adds the table
+    _write(db, "a2", [_event("e2", 13.2, 32.9)])  # and its triggers
+    assert _copy(db).column("id").to_pylist() == ["e1", "e2"]
+
+
+def test_values_stored_by_other_programs(tmp_path, always):
+    """Columns hold whatever another program wrote: numbers as text, text as numbers."""
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    with EventStore(db, create=False) as store, store.transaction() as conn:
+        conn.execute("INSERT INTO events (geom, id, article_id, lon, lat, geo_precision, "
+                     "confidence, district, fatalities, place_en) VALUES "
+                     "(?, 'odd', 'a1', 13.3, 32.8, '2', 'high', 7, 2.5, X'C3A9')",
+                     (gpkg_point(13.3, 32.8),))
+    row = _copy(db).to_pylist()[1]
+    assert (row["geo_precision"], row["confidence"], row["district"], row["fatalities"],
+            row["place_en"]) == (2, None, "7", None, "é")
+
+
+def _mixed_store(db, gaz, n=1500, seed=5):
+    """Events of every kind a query distinguishes: points, area-only, at the city of Tripoli,
+    undated, several actors and types, with and without casualties."""
+    rng = np.random.default_rng(seed)
+    district, city = gaz.get("iso:LY-TB"), gaz.get("osm:n1699640925")
+    evs = []
+    for i in range(n):
+        area = i % 40 == 0  # stored at their area's point, as the pipeline does
+        at = district if area else city if i % 9 == 0 else None
+        evs.append(_event(
+            f"m{rng.integers(10**6):06d}-{i}",
+            at.lon if at else float(rng.uniform(12.8, 13.8)),
+            at.lat if at else float(rng.uniform(32.3, 33.0)),
+            place_id=at.id if at else None, geo_precision=3 if area else 1,
+            date=None if i % 97 == 0 else f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            type=["armed_clash", "airstrike", "protest"][i % 3],
+            family=["fight", "remote", "protest"][i % 3],
+            actors=[["LNA"], ["GNA", "LNA"], []][i % 3], confidence=round(0.3 + i % 7 / 10, 2),
+            fatalities=None if i % 5 else i % 4))
+    _write(db, "mixed", evs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"region": "LY-TB"}, {"bbox": "12.9,32.4,13.5,32.9"}, {"near": "32.8,13.2", "km": 20},
+    {"region": "Tripoli", "region_kind": "city"},
+    {"region": "LY-TB", "factions": ["GNA"], "since": "2019-03", "until": "2019-09",
+     "types": ["remote"], "min_confidence": 0.5}])
+def test_same_answer_as_reading_the_store(tmp_path, monkeypatch, gaz, kwargs):
+    db = tmp_path / "s.gpkg"
+    _mixed_store(db, gaz)
+    monkeypatch.setattr(columns, "MIN_EVENTS", 10**12)
+    direct = query_events(db, gazetteer=gaz, **kwargs)
+    assert _files() == []
+    monkeypatch.setattr(columns, "MIN_EVENTS", 0)
+    copied = query_events(db, gazetteer=gaz, **kwargs)
+    assert _files()
+    assert len(direct) > 0
+    pd.testing.assert_frame_equal(pd.DataFrame(copied.drop(columns="geometry")),
+                                  pd.DataFrame(direct.drop(columns="geometry")))
+    assert copied.geometry.equals(direct.geometry)
+    assert query_events(db, gazetteer=gaz, count_only=True, **kwargs) == len(direct)
+
+
+def test_month_only_dates_sort_as_text(tmp_path, always, gaz):
+    """Dates that are not full days (another program's '2019-04') keep the store's order."""
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("b", 13.18, 32.88, date="2019-04-01"),
+                      _event("a", 13.18, 32.88, date="2019-04"),
+                      _event("c", 13.18, 32.88, date=None)])
+    assert list(query_events(db, gazetteer=gaz, bbox="13,32,14,33")["id"]) == ["a", "b", "c"]
