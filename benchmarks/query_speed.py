@@ -81,17 +81,35 @@ def synthetic_events(n: int, seed: int = 7) -> dict:
     dates = (np.datetime64("2011-02-15") + days).astype(str)
     conf = np.round(rng.uniform(0.3, 1.0, n), 3)
     acts = [json.dumps(list(rng.choice(ACTORS, size=2, replace=False))) for _ in range(n)]
+    # the text columns as real stores fill them: a sentence of the seed articles, about 8
+    # events per article (doc, url, source), the place's names
+    names = {c: (gaz.get(f"iso:{c}").name_en, gaz.get(f"iso:{c}").name_ar) for c in codes}
+    pool = _seed_sentences()
     return {"lon": lon, "lat": lat, "district": district, "precision": precision,
-            "place_id": place_id, "types": types, "dates": dates, "conf": conf, "acts": acts}
+            "place_id": place_id, "types": types, "dates": dates, "conf": conf, "acts": acts,
+            "sentence": [pool[k] for k in rng.integers(0, len(pool), n)],
+            "article": rng.integers(0, max(1, n // 8), n),
+            "names": [names[c] for c in district]}
+
+
+OUTLETS = ["Libya Observer", "Al Wasat", "Libya Al Ahrar", "Al Marsad", "Libya Herald"]
+
+
+def _seed_sentences() -> list[str]:
+    """The sentences of the seed articles (40-400 characters)."""
+    import re
+
+    out = []
+    for p in sorted((ROOT / "seeds").glob("*.txt")):
+        out += [x.strip() for x in re.split(r"(?<=[.!؟])\s+", p.read_text(encoding="utf-8"))
+                if 40 <= len(x.strip()) <= 400]
+    return out
 
 
 def build_store(path: Path, ev: dict) -> float:
     """A GeoPackage store of the synthetic events `ev`; seconds taken."""
     t0 = time.perf_counter()
-    n = len(ev["lon"])
-    lon, lat, district, precision = ev["lon"], ev["lat"], ev["district"], ev["precision"]
-    place_id, types, dates, conf, acts = (ev["place_id"], ev["types"], ev["dates"], ev["conf"],
-                                          ev["acts"])
+    lon, lat = ev["lon"], ev["lat"]
     header = b"GP\x00\x01" + (4326).to_bytes(4, "little")
     wkb = shapely.to_wkb(shapely.points(lon, lat), byte_order=1)
     if path.exists():
@@ -106,18 +124,28 @@ def build_store(path: Path, ev: dict) -> float:
             c.execute("DROP TRIGGER rtree_events_geom_insert")
             c.executemany(
                 "INSERT INTO events (geom, id, incident_id, article_id, type, family, date, "
-                "place_id, district, lat, lon, geo_precision, in_libya, actors, confidence, "
-                "sentence) VALUES (?, ?, ?, 'bench', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                ((header + wkb[i], f"e{i:07d}", f"e{i:07d}", types[i], FAMILY[types[i]],
-                  dates[i], place_id[i], district[i], float(lat[i]), float(lon[i]),
-                  int(precision[i]), acts[i], float(conf[i]), "synthetic event")
-                 for i in range(n)))
+                "date_precision, place_id, place_en, place_ar, district, lat, lon, "
+                "geo_precision, in_libya, actors, confidence, sentence, doc, url, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'day', ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                _rows(ev, header, wkb))
             c.execute("INSERT INTO rtree_events_geom SELECT fid, lon, lon, lat, lat FROM events")
             c.execute(trig)
             c.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
                       "WHERE table_name = 'events'",
                       (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())))
     return time.perf_counter() - t0
+
+
+def _rows(ev: dict, header: bytes | None = None, wkb=None):
+    """Rows for the events table, in the column order of `build_store`'s INSERT."""
+    for i in range(len(ev["lon"])):
+        t, a = ev["types"][i], int(ev["article"][i])
+        geom = header + wkb[i] if header is not None else None
+        yield (geom, f"e{i:07d}", f"e{i:07d}", f"art{a:07d}", t, FAMILY[t], ev["dates"][i],
+               ev["place_id"][i], ev["names"][i][0], ev["names"][i][1], ev["district"][i],
+               float(ev["lat"][i]), float(ev["lon"][i]), int(ev["precision"][i]),
+               ev["acts"][i], float(ev["conf"][i]), ev["sentence"][i], f"art{a:07d}.txt",
+               f"https://news.example/{a}", OUTLETS[a % len(OUTLETS)])
 
 
 def build_pg_store(url: str, ev: dict) -> float:
@@ -129,24 +157,36 @@ def build_pg_store(url: str, ev: dict) -> float:
 
     t0 = time.perf_counter()
     open_store(url).close()  # the schema
-    n = len(ev["lon"])
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP INDEX IF EXISTS events_geom_gist")
-        cols = ("geom, id, incident_id, article_id, type, family, date, place_id, district, lat, "
-                "lon, geo_precision, in_libya, actors, confidence, sentence")
+        cols = ("geom, id, incident_id, article_id, type, family, date, place_id, place_en, "
+                "place_ar, district, lat, lon, geo_precision, actors, confidence, sentence, doc, "
+                "url, source, date_precision, in_libya")
         with conn.cursor() as cur, cur.copy(f"COPY events ({cols}) FROM STDIN") as copy:
-            for i in range(n):
-                lo, la = float(ev["lon"][i]), float(ev["lat"][i])
-                t = ev["types"][i]
-                copy.write_row((ewkb_point(lo, la), f"e{i:07d}", f"e{i:07d}", "bench", t,
-                                FAMILY[t], ev["dates"][i], ev["place_id"][i], ev["district"][i],
-                                la, lo, int(ev["precision"][i]), True, ev["acts"][i],
-                                float(ev["conf"][i]), "synthetic event"))
+            for row in _rows(ev):
+                copy.write_row((ewkb_point(row[12], row[11]), *row[1:], "day", True))
         conn.execute("CREATE INDEX events_geom_gist ON events USING gist (geom)")
         # rows near each other on disk, as README advises after a bulk load
         conn.execute("CLUSTER events USING events_geom_gist")
         conn.execute("VACUUM ANALYZE events")
     return time.perf_counter() - t0
+
+
+def build_copy(db: Path) -> tuple[float, str] | None:
+    """(seconds, size) to build the columnar copy that queries read (geo.columns), from
+    nothing; None when the store is too small to get one."""
+    import shutil
+
+    from geo.columns import cache_root, event_columns, store_dir
+
+    shutil.rmtree(store_dir(db, cache_root()), ignore_errors=True)
+    t = time.perf_counter()
+    with EventStore(db, create=False) as store:
+        table = event_columns(store, progress=False)
+    if table is None:
+        return None
+    size = sum(f.stat().st_size for f in store_dir(db, cache_root()).glob("*.arrow"))
+    return time.perf_counter() - t, f"{size / 1e6:.0f} MB"
 
 
 def queries(gaz):
@@ -206,6 +246,9 @@ def main() -> None:
     ap.add_argument("--dir", default=str(ROOT / "out" / "bench"))
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
+    import os
+
+    os.environ.setdefault("MARSAD_CACHE_DIR", str(Path(args.dir) / "cache"))
     from gazetteer.load import load_gazetteer
     from geo.query import load_regions
 
@@ -228,6 +271,9 @@ def main() -> None:
                     db = out / f"query_{n}.gpkg"
                     built = build_store(db, ev)
                     size = f"{db.stat().st_size / 1e6:.0f} MB"
+                    copied = build_copy(db)
+                    if copied:
+                        size += f"; its columnar copy built in {copied[0]:.1f} s, {copied[1]}"
                 else:
                     name = f"query_{n}"
                     if isinstance(server, str):

@@ -15,7 +15,8 @@ So the copy is exactly the store at one moment; stale blocks are rebuilt (only t
 few articles rebuilds the last block) and old files are removed.
 
 Where the copy is kept: `$MARSAD_CACHE_DIR`, else `$XDG_CACHE_HOME/marsad`, else
-`~/.cache/marsad`, under `columns/<hash of the store's path>/`. `MARSAD_CACHE_DIR=off` turns it
+`~/.cache/marsad`, under `columns/<hash of the store's path>/` (with `store.txt` naming the
+store; the copies of stores that no longer exist are removed). `MARSAD_CACHE_DIR=off` turns it
 off. Deleting the directory is always safe. Stores with fewer than `MIN_EVENTS` events, PostGIS
 stores, read-only stores made before the block table existed, and an unwritable cache directory
 all use the SQL path (same answers, slower for big results).
@@ -159,6 +160,7 @@ def event_columns(store, *, min_events: int | None = None, progress: bool | None
             warnings.warn(f"query cache not used ({directory}: {exc.strerror}); "
                           f"set {CACHE_ENV} to a writable directory, or to off", stacklevel=2)
             return None
+        _label(directory, path)
         tables, stale = {}, []
         for block, version in versions.items():
             t = _open(directory / _file_name(block, version))
@@ -187,8 +189,35 @@ def event_columns(store, *, min_events: int | None = None, progress: bool | None
         if began and conn.in_transaction:
             conn.execute("COMMIT")
     _remove_others(directory, {_file_name(b, v) for b, v in versions.items()})
+    if stale:
+        _remove_orphans(root)
     parts = [tables[b] for b in sorted(tables) if tables[b].num_rows]
     return pa.concat_tables(parts) if parts else SCHEMA.empty_table()
+
+
+STORE_FILE = "store.txt"  # in each store's directory: the path of the store it copies
+
+
+def _label(directory: Path, db_path: Path) -> None:
+    label = directory / STORE_FILE
+    if not label.exists():
+        try:
+            label.write_text(str(Path(db_path).resolve()) + "\n", encoding="utf-8")
+        except OSError:
+            pass
+
+
+def _remove_orphans(root: Path) -> None:
+    """The copies of stores that no longer exist (deleted or moved)."""
+    import shutil
+
+    for label in (root / "columns").glob(f"*/{STORE_FILE}"):
+        try:
+            gone = not Path(label.read_text(encoding="utf-8").strip()).exists()
+        except OSError:
+            continue
+        if gone:
+            shutil.rmtree(label.parent, ignore_errors=True)
 
 
 def _remove_others(directory: Path, keep: set[str]) -> None:

@@ -43,6 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -690,7 +691,7 @@ def _geodataframe(df: pd.DataFrame) -> gpd.GeoDataFrame:
     for c in _TEXT_COLUMNS:  # one dtype whatever the path (an all-NULL column included)
         df[c] = df[c].astype("str")
     points = shapely.points(np.column_stack([df["lon"].to_numpy(), df["lat"].to_numpy()]))
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(points, crs=CRS))
+    return gpd.GeoDataFrame(df, geometry=GeometryArray(points, crs=CRS), copy=False)
 
 
 @contextmanager

@@ -217,3 +217,15 @@ def test_month_only_dates_sort_as_text(tmp_path, always, gaz):
                       _event("a", 13.18, 32.88, date="2019-04"),
                       _event("c", 13.18, 32.88, date=None)])
     assert list(query_events(db, gazetteer=gaz, bbox="13,32,14,33")["id"]) == ["a", "b", "c"]
+
+
+def test_copies_of_deleted_stores_are_removed(tmp_path, always):
+    a, b = tmp_path / "a.gpkg", tmp_path / "b.gpkg"
+    _write(a, "a1", [_event("e1", 13.18, 32.88)])
+    _write(b, "b1", [_event("e2", 13.18, 32.88)])
+    _copy(a)
+    assert len(list(columns.cache_root().glob("columns/*"))) == 1
+    a.unlink()
+    _copy(b)  # building a copy clears those of stores that are gone
+    (left,) = columns.cache_root().glob("columns/*")
+    assert (left / columns.STORE_FILE).read_text(encoding="utf-8").strip() == str(b.resolve())

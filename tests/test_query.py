@@ -439,3 +439,25 @@ def test_count_only_equals_the_rows(dense, gaz, kwargs):
     rows = query_events(dense, gazetteer=gaz, **kwargs)
     assert query_events(dense, gazetteer=gaz, count_only=True, **kwargs) == len(rows)
     assert len(rows) > 0
+
+
+def test_radius_test_is_geodesic_everywhere():
+    """The sphere pre-test only skips the geodesic test far from the circle: the answer is the
+    WGS84 geodesic one for points at every distance and latitude (north-south at the equator,
+    where the sphere errs most, included)."""
+    import numpy as np
+
+    from geo.query import DISTANCE_TOLERANCE_M, QueryArea
+
+    rng = np.random.default_rng(11)
+    for clon, clat, km in ((13.19, 32.89, 30), (0.0, 0.0, 500), (20.0, 70.0, 100)):
+        area = QueryArea("radius", "r", center=(clon, clat), radius_m=km * 1000)
+        az = rng.uniform(0, 360, 4000)
+        ratio = np.where(rng.random(4000) < 0.5, rng.uniform(0.3, 1.7, 4000),
+                         rng.choice([0.995, 0.999, 1.0, 1.001, 1.005], 4000))
+        dist = km * 1000 * ratio
+        lon, lat, _ = GEOD.fwd(np.full(4000, clon), np.full(4000, clat), az, dist)
+        _, _, true = GEOD.inv(np.full(4000, clon), np.full(4000, clat), lon, lat)
+        expected = true <= km * 1000 + DISTANCE_TOLERANCE_M
+        assert (area.covers_points(lon, lat) == expected).all()
+        assert 0 < expected.sum() < 4000
