@@ -4,7 +4,9 @@ SQLite reads a row at a time: a query that returns a tenth of a million events s
 its second reading rows and turning them into Python objects. This module keeps the listing
 columns of the events table as Arrow IPC files, one per block of 2**15 fids, in the user's
 cache directory; queries memory-map them (no copy, no parsing), pick their rows with numpy and
-hand the chosen rows to pandas in one step.
+hand the chosen rows to pandas in one step. Within a block the rows are sorted by 0.1-degree
+grid cell, and the cell number is a column: a box query binary-searches it, one range per grid
+row of the box (`rows_in_box`), so it reads only the rows near the box.
 
 It is a cache: the store stays the only record, and the copy is rebuilt from it whenever it
 may differ. The store's `marsad_event_blocks` table (geo.store) gives each block a new random
@@ -41,7 +43,10 @@ from geo.store import EVENT_BLOCK_BITS, LISTING_COLUMNS
 
 CACHE_ENV = "MARSAD_CACHE_DIR"
 MIN_EVENTS = 20_000  # below this, SQLite answers any query fast enough
-FORMAT = 1  # bump when the columns or their types change: older files are then ignored
+FORMAT = 2  # bump when the columns, their types or the order change: older files are ignored
+CELL_DEG = 0.1  # the spatial index: rows sorted by 0.1-degree grid cell within each block
+_CELL_COLS = round(360 / CELL_DEG)
+_CELL_ROWS = round(180 / CELL_DEG)  # the last row number (lat 90)
 
 _TEXT = ("id", "incident_id", "type", "family", "date", "date_precision", "place_en",
          "place_ar", "district", "actors", "controller_after", "doc", "url", "source",
@@ -50,7 +55,7 @@ _FLOAT = ("lat", "lon", "confidence")
 _INT = ("fid", "geo_precision", "fatalities", "injuries")
 COLUMNS = list(dict.fromkeys(["fid"] + LISTING_COLUMNS + ["place_id"]))
 SCHEMA = pa.schema([(c, pa.string() if c in _TEXT else pa.float64() if c in _FLOAT
-                     else pa.int64()) for c in COLUMNS])
+                     else pa.int64()) for c in COLUMNS] + [("cell", pa.int32())])
 assert set(COLUMNS) == set(_TEXT) | set(_FLOAT) | set(_INT)
 
 
@@ -104,8 +109,71 @@ def _read_block(conn: sqlite3.Connection, block: int) -> pa.Table:
     rows = cur.execute(f"SELECT {cols} FROM events WHERE fid >= ? AND fid < ? ORDER BY fid",
                        (lo, lo + (1 << EVENT_BLOCK_BITS))).fetchall()
     data = list(zip(*rows)) if rows else [() for _ in COLUMNS]
-    return pa.Table.from_arrays([_array(list(v), c) for v, c in zip(data, COLUMNS)],
-                                schema=SCHEMA)
+    arrays = [_array(list(v), c) for v, c in zip(data, COLUMNS)]
+    lon = arrays[COLUMNS.index("lon")].to_numpy(zero_copy_only=False)
+    lat = arrays[COLUMNS.index("lat")].to_numpy(zero_copy_only=False)
+    cell = _cells(lon, lat)
+    table = pa.Table.from_arrays([*arrays, pa.array(cell)], schema=SCHEMA)
+    return table.take(np.argsort(cell, kind="stable"))  # fid order within a cell
+
+
+# -- the spatial index -------------------------------------------------------------------------
+def _row_col(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Grid row and column of points (the same arithmetic at build and query time: it is
+    monotonic, so every point of a box lies in the cells between the box corners' cells)."""
+    with np.errstate(invalid="ignore"):
+        return (np.floor((np.asarray(lat, float) + 90) / CELL_DEG),
+                np.floor((np.asarray(lon, float) + 180) / CELL_DEG))
+
+
+def _cells(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Grid cell numbers (row-major); -1 for a point without coordinates or off the globe."""
+    row, col = _row_col(lon, lat)
+    col = np.minimum(col, _CELL_COLS - 1)  # lon 180 joins the last column, as in rows_in_box
+    ok = (np.isfinite(row) & np.isfinite(col) & (row >= 0) & (row <= _CELL_ROWS) & (col >= 0))
+    out = np.full(len(row), -1, dtype=np.int32)
+    out[ok] = (row[ok] * _CELL_COLS + col[ok]).astype(np.int32)
+    return out
+
+
+def rows_in_box(table: pa.Table, bounds) -> np.ndarray:
+    """Row numbers (ascending) of the events whose lon/lat lie in the closed box (W, S, E, N):
+    per block, a binary search of the cell column for each grid row the box covers, then the
+    exact test on those rows only."""
+    w, s, e, n = bounds
+    (r0, r1), (c0, c1) = _row_col([w, e], [s, n])
+    r0, r1 = int(max(r0, 0)), int(min(r1, _CELL_ROWS))
+    c0, c1 = int(max(c0, 0)), int(min(c1, _CELL_COLS - 1))
+    if not (r0 <= r1 and c0 <= c1):
+        return np.zeros(0, dtype=np.int64)
+    grid_rows = np.arange(r0, r1 + 1, dtype=np.int64) * _CELL_COLS
+    lo_keys, hi_keys = grid_rows + c0, grid_rows + c1
+    out, start = [], 0
+    for batch in table.to_batches():
+        cell = batch.column("cell").to_numpy()
+        lo = np.searchsorted(cell, lo_keys, side="left")
+        hi = np.searchsorted(cell, hi_keys, side="right")
+        if (hi > lo).any():
+            local = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi) if b > a])
+            local.sort()
+            x = batch.column("lon").to_numpy(zero_copy_only=False)[local]
+            y = batch.column("lat").to_numpy(zero_copy_only=False)[local]
+            out.append(local[(x >= w) & (x <= e) & (y >= s) & (y <= n)] + start)
+        start += batch.num_rows
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def values_at(table: pa.Table, column: str, rows: np.ndarray) -> np.ndarray:
+    """A numeric column's values (nulls as NaN) at ascending row numbers, block by block."""
+    out, start = [], 0
+    ends = np.searchsorted(rows, np.cumsum([b.num_rows for b in table.to_batches()]))
+    lo = 0
+    for batch, hi in zip(table.to_batches(), ends):
+        if hi > lo:
+            out.append(batch.column(column).to_numpy(zero_copy_only=False)[rows[lo:hi] - start])
+        start += batch.num_rows
+        lo = hi
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _write(table: pa.Table, path: Path) -> None:

@@ -47,7 +47,7 @@ from geopandas.array import GeometryArray
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from geo.columns import event_columns, take_rows
+from geo.columns import event_columns, rows_in_box, take_rows, values_at
 from geo.exports import date_range_sql, json_ready
 from geo.regions import (
     CRS,
@@ -562,10 +562,7 @@ def _select_columns(table, bounds, area: QueryArea, filters: Filters, gaz, regio
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(row numbers in `table` of the events that match, their area-only flags): candidates
     by the search box on the exact lon/lat, then the same tests as the SQL path."""
-    lon = table.column("lon").to_numpy()
-    lat = table.column("lat").to_numpy()
-    w, s, e, n = bounds
-    cand = np.flatnonzero((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
+    cand = rows_in_box(table, bounds)
     need = []
     if filters.factions:
         need.append("actors")
@@ -578,8 +575,8 @@ def _select_columns(table, bounds, area: QueryArea, filters: Filters, gaz, regio
     if need:
         keep = _filter_mask(take_rows(table.select(need), cand).to_pandas(), filters)
         cand = cand[keep]
-    prec = table.column("geo_precision").to_numpy(zero_copy_only=False)[cand]
-    df = pd.DataFrame({"lon": lon[cand], "lat": lat[cand], "geo_precision": prec})
+    df = pd.DataFrame({c: values_at(table, c, cand) for c in ("lon", "lat", "geo_precision")})
+    prec = df["geo_precision"].to_numpy()
     # place and district decide only city queries and area-only events: read them for those
     named = np.arange(len(cand)) if area.kind == "city" else np.flatnonzero(prec == 3)
     extra = take_rows(table.select(["place_id", "district"]), cand[named])
@@ -600,7 +597,7 @@ def _rows_from_columns(table, rows: np.ndarray, area_only: np.ndarray) -> pd.Dat
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    chosen = take_rows(table, rows)  # rows ascend: one take per block
+    chosen = take_rows(table.select(QUERY_COLUMNS[:-1]), rows)  # ascending: a take per block
     dates = chosen.column("date")
     day = pc.strptime(dates, format="%Y-%m-%d", unit="s", error_is_null=True)
     lengths = pc.min_max(pc.utf8_length(dates)).as_py()

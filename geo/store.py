@@ -276,8 +276,10 @@ _QUERY_INDEXES = (
 # rather than counted: a store deleted and made again at the same path, or two copies that
 # went on separately, never repeat a (block, version) pair.
 EVENT_BLOCK_BITS = 15
-_BLOCK_SET = ("INSERT INTO marsad_event_blocks (block, version) VALUES ({fid} >> {bits}, "
-              "random()) ON CONFLICT (block) DO UPDATE SET version = excluded.version;")
+# (INSERT OR REPLACE rather than an upsert: SQLite before 3.24, in older GDAL and QGIS builds,
+# could not even open a file whose triggers use ON CONFLICT ... DO UPDATE)
+_BLOCK_SET = ("INSERT OR REPLACE INTO marsad_event_blocks (block, version) "
+              "VALUES ({fid} >> {bits}, random());")
 _EVENT_BLOCKS_DDL = (
     "CREATE TABLE IF NOT EXISTS marsad_event_blocks "
     "(block INTEGER PRIMARY KEY, version INTEGER NOT NULL)",

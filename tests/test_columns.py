@@ -34,8 +34,10 @@ def _write(db, article_id, events):
 
 
 def _copy(db):
+    """The copy, in fid order (blocks keep their rows in grid-cell order)."""
     with EventStore(db, create=False) as store:
-        return event_columns(store)
+        table = event_columns(store)
+    return None if table is None else table.sort_by("fid")
 
 
 def _sql_ids(db):
@@ -229,3 +231,58 @@ def test_copies_of_deleted_stores_are_removed(tmp_path, always):
     _copy(b)  # building a copy clears those of stores that are gone
     (left,) = columns.cache_root().glob("columns/*")
     assert (left / columns.STORE_FILE).read_text(encoding="utf-8").strip() == str(b.resolve())
+
+
+def test_rows_added_through_gdal_show(tmp_path, always):
+    """GDAL (QGIS's library) appending to the events layer fires the block triggers too."""
+    import geopandas as gpd
+    import shapely
+
+    db = tmp_path / "s.gpkg"
+    _write(db, "a1", [_event("e1", 13.18, 32.88)])
+    _copy(db)
+    new = gpd.GeoDataFrame({"id": ["from-qgis"], "article_id": ["a1"], "lon": [13.3],
+                            "lat": [32.8]}, geometry=[shapely.Point(13.3, 32.8)],
+                           crs="EPSG:4326")
+    new.to_file(db, layer="events", driver="GPKG", mode="a", engine="pyogrio")
+    assert _copy(db).column("id").to_pylist() == ["e1", "from-qgis"]
+
+
+def test_grid_index_finds_exactly_the_points_in_a_box(tmp_path, always):
+    """rows_in_box (binary search of the cell column per block) against a plain comparison,
+    with points on cell edges, on the boxes' edges, at lon 180 / lat 90 and without
+    coordinates, over two blocks."""
+    from geo.columns import CELL_DEG, rows_in_box
+
+    rng = np.random.default_rng(2)
+    lon = np.round(rng.uniform(12.0, 14.0, 1200), 6)
+    lat = np.round(rng.uniform(32.0, 33.5, 1200), 6)
+    lon[:200] = np.round(rng.integers(120, 140, 200) * CELL_DEG, 10)  # on cell edges
+    lat[100:300] = np.round(rng.integers(320, 335, 200) * CELL_DEG, 10)
+    lon[300:310], lat[300:310] = 13.25, 32.75  # on the edges of a box below
+    events = [_event(f"p{i}", float(x), float(y)) for i, (x, y) in enumerate(zip(lon, lat))]
+    events.append(_event("east", 180.0, 90.0))
+    _write(db := tmp_path / "s.gpkg", "a1", events)
+    with EventStore(db, create=False) as store, store.transaction() as conn:
+        conn.execute("INSERT INTO events (id, article_id) VALUES ('nowhere', 'a1')")
+        conn.execute("INSERT INTO events (fid, geom, id, article_id, lon, lat) VALUES "
+                     "(?, ?, 'block2', 'a1', 13.3, 32.7)",
+                     (3 << EVENT_BLOCK_BITS, gpkg_point(13.3, 32.7)))
+    with EventStore(db, create=False) as store:
+        table = event_columns(store)
+    assert table.to_batches()[0].num_rows and len(table.to_batches()) == 2
+    x = table.column("lon").to_numpy(zero_copy_only=False)
+    y = table.column("lat").to_numpy(zero_copy_only=False)
+    boxes = [(13.25, 32.6, 13.4, 32.75), (12.0, 32.0, 14.0, 33.5), (12.3, 32.3, 12.3, 32.3),
+             (13.2, 32.5, 13.3, 32.8), (170.0, 80.0, 180.0, 90.0), (0.0, 0.0, 1.0, 1.0)]
+    boxes += [tuple(np.sort(rng.uniform(12, 14, 2)).tolist()[:1]
+                    + np.sort(rng.uniform(32, 33.5, 2)).tolist()[:1]
+                    + np.sort(rng.uniform(12, 14, 2)).tolist()[1:]
+                    + np.sort(rng.uniform(32, 33.5, 2)).tolist()[1:]) for _ in range(20)]
+    for w, s, e, n in boxes:
+        if w > e or s > n:
+            continue
+        with np.errstate(invalid="ignore"):
+            expected = np.flatnonzero((x >= w) & (x <= e) & (y >= s) & (y <= n))
+        assert rows_in_box(table, (w, s, e, n)).tolist() == expected.tolist(), (w, s, e, n)
+    assert table.column("id").to_pylist()[rows_in_box(table, (170, 80, 180, 90))[0]] == "east"
