@@ -448,7 +448,9 @@ class _Store:
         inserted, a stored one (older pipeline, or --reprocess) has its mentions, events and
         control records replaced; incident links of every event touched are recomputed.
         With `replace=False` an article already stored by this `version` is left alone (another
-        writer may have stored it since the caller looked)."""
+        writer may have stored it since the caller looked). A record without coordinates
+        raises StoreError before anything is written."""
+        _check_points(parsed)
         with self.transaction() as conn:
             self._begin_write(conn)
             row = conn.execute("SELECT fid, pipeline_version FROM articles WHERE id = ?",
@@ -715,6 +717,21 @@ def _insert(conn: sqlite3.Connection, table: str, rec: dict) -> None:
     names = ", ".join(f'"{k}"' for k in rec)
     marks = ", ".join("?" for _ in rec)
     conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(rec.values()))
+
+
+def _check_points(parsed: dict) -> None:
+    """Every place, event and control record has a finite lon and lat (the layers are point
+    layers, and queries and maps place records by them)."""
+    for layer, key in (("places", "places"), ("events", "events"), ("control", "control")):
+        for rec in parsed.get(key) or ():
+            lon, lat = rec.get("lon"), rec.get("lat")
+            ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                     for v in (lon, lat))
+            if not ok:
+                label = rec.get("id") or rec.get("place_id") or rec.get("text") or "?"
+                raise StoreError(f"{layer} record {label!r} has no usable coordinates "
+                                 f"(lon={lon!r}, lat={lat!r}); nothing of this article was "
+                                 "written")
 
 
 def _insert_mentions(conn, article_id: str, places: list[dict], doc: str | None,

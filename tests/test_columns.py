@@ -286,3 +286,4 @@ def test_grid_index_finds_exactly_the_points_in_a_box(tmp_path, always):
             expected = np.flatnonzero((x >= w) & (x <= e) & (y >= s) & (y <= n))
         assert rows_in_box(table, (w, s, e, n)).tolist() == expected.tolist(), (w, s, e, n)
     assert table.column("id").to_pylist()[rows_in_box(table, (170, 80, 180, 90))[0]] == "east"
+

@@ -231,3 +231,25 @@ def test_concurrent_writers_store_each_article_once(pg_url, gaz, seed_results, n
     with open_store(pg_url) as st:
         assert st.count("articles") == 5 and st.count("events") == n_seed_events
 
+
+
+def test_records_without_coordinates_are_refused_whole(db):
+    """A caller's own parsed dict with an event lacking coordinates: a clear error, and the
+    store keeps what it had (the article is not half-written)."""
+    from geo.articles import Article
+    from geo.store import StoreError, open_store
+
+    def event(eid, lon, lat):
+        return {"id": eid, "lon": lon, "lat": lat, "type": "armed_clash", "family": "fight",
+                "actors": [], "start": 0, "end": 1}
+
+    with open_store(db) as store:
+        store.write_article("a1", Article("a1.txt", "x"), {"events": [event("e1", 13.2, 32.9)]},
+                            "test")
+        for lon, lat in ((None, None), (float("nan"), 32.0), ("13.2", 32.0)):
+            with pytest.raises(StoreError, match="no usable coordinates"):
+                store.write_article("a2", Article("a2.txt", "y"),
+                                    {"events": [event("ok", 13.2, 32.9), event("bad", lon, lat)]},
+                                    "test")
+        assert [e["id"] for e in store.events()] == ["e1"]
+        assert store.count("articles") == 1
