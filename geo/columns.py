@@ -163,17 +163,34 @@ def rows_in_box(table: pa.Table, bounds) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+def _per_block(table: pa.Table, rows: np.ndarray):
+    """(block, its row numbers) for ascending row numbers of `table`, blocks without rows left
+    out."""
+    batches = table.to_batches()
+    ends = np.cumsum([b.num_rows for b in batches])
+    cuts = np.searchsorted(rows, ends)
+    lo, start = 0, 0
+    for batch, end, hi in zip(batches, ends, cuts):
+        if hi > lo:
+            yield batch, rows[lo:hi] - start
+        lo, start = hi, end
+
+
 def values_at(table: pa.Table, column: str, rows: np.ndarray) -> np.ndarray:
     """A numeric column's values (nulls as NaN) at ascending row numbers, block by block."""
-    out, start = [], 0
-    ends = np.searchsorted(rows, np.cumsum([b.num_rows for b in table.to_batches()]))
-    lo = 0
-    for batch, hi in zip(table.to_batches(), ends):
-        if hi > lo:
-            out.append(batch.column(column).to_numpy(zero_copy_only=False)[rows[lo:hi] - start])
-        start += batch.num_rows
-        lo = hi
+    out = [batch.column(column).to_numpy(zero_copy_only=False)[local]
+           for batch, local in _per_block(table, rows)]
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def take_rows(table: pa.Table, rows) -> pa.Table:
+    """`table.take(rows)` for ascending row numbers, one block at a time (a take across the
+    blocks of a chunked table costs twice as much)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(table.to_batches()) <= 1:
+        return table.take(rows)
+    out = [batch.take(pa.array(local)) for batch, local in _per_block(table, rows)]
+    return pa.Table.from_batches(out, schema=table.schema) if out else table.schema.empty_table()
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -198,12 +215,10 @@ def _open(path: Path) -> pa.Table | None:
 
 
 # -- the copy of a store -------------------------------------------------------------------------
-def event_columns(store, *, min_events: int | None = None, progress: bool | None = None
-                  ) -> pa.Table | None:
+def event_columns(store, *, progress: bool | None = None) -> pa.Table | None:
     """All events of the GeoPackage `store` (an open geo.store.EventStore) as one Arrow table
     (`COLUMNS`, in fid order), from the cached copy, rebuilding the blocks that changed. None
     when the copy is not used (see the module docstring): the caller then reads the store."""
-    min_events = MIN_EVENTS if min_events is None else min_events
     path = getattr(store, "path", None)
     root = cache_root()
     if path is None or root is None:
@@ -219,7 +234,7 @@ def event_columns(store, *, min_events: int | None = None, progress: bool | None
         except sqlite3.OperationalError:
             return None  # a read-only store made before the block table
         top = conn.execute("SELECT max(fid) FROM events").fetchone()[0]
-        if top is None or top < min_events:
+        if top is None or top < MIN_EVENTS:
             return None
         directory = store_dir(path, root)
         try:
@@ -297,21 +312,3 @@ def _remove_others(directory: Path, keep: set[str]) -> None:
                 f.unlink()
             except OSError:
                 pass
-
-
-
-def take_rows(table: pa.Table, rows) -> pa.Table:
-    """`table.take(rows)` for ascending row numbers, one block at a time (a take across the
-    blocks of a chunked table costs twice as much)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    batches = table.to_batches()
-    if len(batches) <= 1:
-        return table.take(rows)
-    ends = np.cumsum([b.num_rows for b in batches])
-    cuts = np.searchsorted(rows, ends)
-    out, lo, start = [], 0, 0
-    for b, end, hi in zip(batches, ends, cuts):
-        if hi > lo:
-            out.append(b.take(pa.array(rows[lo:hi] - start)))
-        lo, start = hi, end
-    return pa.Table.from_batches(out, schema=table.schema) if out else table.schema.empty_table()

@@ -42,6 +42,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from geopandas.array import GeometryArray
 from pyproj import Geod
@@ -364,13 +366,17 @@ class Filters:
     until: str | None = None
     min_confidence: float | None = None
 
+    def types_and_families(self) -> tuple[list[str], list[str]]:
+        """`types` split into event types and families (fight, remote ...)."""
+        from geo.events import FAMILY
+
+        return ([t for t in self.types if t in FAMILY],
+                [t for t in self.types if t not in FAMILY])
+
     def sql(self) -> tuple[list[str], list]:
         where, params = date_range_sql("e.date", "e.date", self.since, self.until)
         if self.types:
-            from geo.events import FAMILY
-
-            types = [t for t in self.types if t in FAMILY]
-            fams = [t for t in self.types if t not in FAMILY]
+            types, fams = self.types_and_families()
             ors = []
             if types:
                 ors.append(f"e.type IN ({','.join('?' * len(types))})")
@@ -548,10 +554,7 @@ def _filter_mask(df: pd.DataFrame, filters: Filters) -> np.ndarray:
     if filters.until:
         ok &= (df["date"] <= filters.until).fillna(False).to_numpy(bool)
     if filters.types:
-        from geo.events import FAMILY
-
-        types = [t for t in filters.types if t in FAMILY]
-        fams = [t for t in filters.types if t not in FAMILY]
+        types, fams = filters.types_and_families()
         ok &= (df["type"].isin(types) | df["family"].isin(fams)).to_numpy(bool)
     if filters.min_confidence is not None:
         ok &= (df["confidence"] >= filters.min_confidence).fillna(False).to_numpy(bool)
@@ -594,9 +597,6 @@ def _select_columns(table, bounds, area: QueryArea, filters: Filters, gaz, regio
 def _rows_from_columns(table, rows: np.ndarray, area_only: np.ndarray) -> pd.DataFrame:
     """The chosen rows, ordered by date then id (undated last), as `_fetch` columns plus
     `area_only`."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     chosen = take_rows(table.select(QUERY_COLUMNS[:-1]), rows)  # ascending: a take per block
     dates = chosen.column("date")
     day = pc.strptime(dates, format="%Y-%m-%d", unit="s", error_is_null=True)

@@ -722,8 +722,8 @@ def _insert(conn: sqlite3.Connection, table: str, rec: dict) -> None:
 def _check_points(parsed: dict) -> None:
     """Every place, event and control record has a finite lon and lat (the layers are point
     layers, and queries and maps place records by them)."""
-    for layer, key in (("places", "places"), ("events", "events"), ("control", "control")):
-        for rec in parsed.get(key) or ():
+    for layer in ("places", "events", "control"):
+        for rec in parsed.get(layer) or ():
             lon, lat = rec.get("lon"), rec.get("lat")
             ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                      for v in (lon, lat))
